@@ -1,0 +1,90 @@
+"""zapp: a Zenvia Sales App backend. ``create_app()`` wires the pieces together, nothing else."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+
+from flask import Flask
+
+from .config import MAX_BODY_BYTES, Config, ConfigError, load_config
+from .errors import register_error_handlers
+from .extensions import build_services
+from .logs import configure_logging
+from .web import register_request_hooks
+
+__version__ = "0.1.0"
+log = logging.getLogger(__name__)
+
+
+def create_app(env: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from ``env`` (default: the process environment).
+
+    A missing or malformed secret stops the process with one line naming the
+    variable, before anything listens.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    config = _load_config_or_exit(app, env)
+    _configure_flask(app, config)
+    register_extensions(app, config)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _load_config_or_exit(app: Flask, env: Mapping[str, str] | None) -> Config:
+    if env is None:
+        _read_dotenv()
+        env = os.environ
+    try:
+        config = load_config(env, instance_path=app.instance_path)
+    except ConfigError as error:
+        sys.stderr.write(f"zapp: configuration error: {error}\n")
+        raise SystemExit(2) from None
+    configure_logging(config.log_level, config.log_format, config.secret_values)
+    if config.generated and config.mode == "demo":
+        log.warning(
+            "demo mode: generated throwaway %s; they live as long as this process",
+            ", ".join(config.generated),
+        )
+    return config
+
+
+def _read_dotenv() -> None:
+    """A ``.env`` file in the working directory helps in development; it never overrides the environment."""
+    if os.environ.get("ZAPP_MODE", "production") != "test":
+        from dotenv import load_dotenv
+
+        load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+
+
+def _configure_flask(app: Flask, config: Config) -> None:
+    app.config.update(
+        ZAPP_VERSION=__version__,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        TESTING=config.mode == "test",
+        SECRET_KEY=config.signing_keys[0],
+    )
+    app.url_map.merge_slashes = False  # never answer a 308 for "//lifecycle"
+    app.json.sort_keys = False
+
+
+def register_extensions(app: Flask, config: Config) -> None:
+    app.extensions["zapp"] = build_services(config)
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import lifecycle, ops
+
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(lifecycle.bp)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_commands as register
+
+    register(app)

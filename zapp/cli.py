@@ -1,0 +1,144 @@
+"""The ``zapp`` command line (also reachable as ``flask --app zapp ...``).
+
+``zapp demo`` and ``zapp sandbox`` hang off the top-level group so that they
+run without production secrets; everything else needs the configured app.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .extensions import services
+from .vault import VaultError, generate_key
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def alembic_config(database_url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", MIGRATIONS_DIR)
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(app: Flask, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` and make sure the vault's index key exists."""
+    zapp = services(app)
+    with zapp.database.engine.begin() as connection:
+        config = alembic_config(zapp.config.database_url)
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, revision)
+    zapp.vault.index_key()
+
+
+@click.group("db", help="Database schema migrations.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    upgrade_database(current_app, revision)
+    click.echo(f"database is at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    zapp = services(current_app)
+    alembic_command.downgrade(alembic_config(zapp.config.database_url), revision)
+    click.echo(f"database is at {revision}")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the revision the database is at."""
+    alembic_command.current(
+        alembic_config(services(current_app).config.database_url), verbose=False
+    )
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    config = alembic_config(services(current_app).config.database_url)
+    alembic_command.revision(config, message=message, autogenerate=True)
+
+
+@click.group("keys", help="Encryption keys for secrets at rest.")
+def keys_group() -> None:
+    pass
+
+
+@keys_group.command("generate")
+def keys_generate() -> None:
+    """Print a new Fernet key; put it first in ZAPP_ENCRYPTION_KEYS to start using it."""
+    click.echo(generate_key())
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret under the first key of ZAPP_ENCRYPTION_KEYS."""
+    zapp = services(current_app)
+    with click.progressbar(length=0, label="re-encrypting", show_pos=True) as bar:
+        try:
+            touched = zapp.vault.rotate_all(progress=bar.update)
+        except VaultError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"re-encrypted {touched} rows under the first key; older keys may now be removed")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(keys_group)
+    from .demo import demo_command
+
+    app.cli.add_command(demo_command)
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    name="zapp",
+    help="zapp: a Zenvia Sales App backend.",
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+
+
+def _add_standalone_commands() -> None:
+    from .demo import demo_command
+
+    cli.add_command(demo_command)
+
+
+_add_standalone_commands()
+
+
+def main() -> None:
+    cli.main(prog_name="zapp")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Engine and transaction scope.
+
+Every service call owns exactly one transaction (``Database.transaction``), so
+a request either changes everything it meant to or nothing. The engine is
+tuned per backend: SQLite gets WAL, foreign keys and a busy timeout so that
+several gunicorn workers can share one file; every backend gets
+``pool_pre_ping`` so a database restart costs at most one failed checkout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Turn on what SQLite leaves off, and take write locks at BEGIN.
+
+    pysqlite's own transaction handling starts transactions lazily, which lets
+    two writers both read, then deadlock on upgrade. Emitting ``BEGIN
+    IMMEDIATE`` ourselves serialises writers up front, which is what makes the
+    lifecycle state machine race-safe on SQLite.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver callback
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # pragma: no cover - driver callback
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def build_engine(url: str, *, echo: bool = False) -> Engine:
+    if is_sqlite(url):
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_recycle=1800,
+    )
+
+
+class Database:
+    """The app's handle on its database: one engine, one session factory."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = build_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Yield a session inside one transaction: commit on success, roll back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def lock_rows_supported(self) -> bool:
+        """``SELECT ... FOR UPDATE`` is meaningful everywhere but SQLite (which locks the file)."""
+        return not is_sqlite(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,16 @@
+"""gunicorn settings for zapp (``gunicorn -c python:zapp.gunicorn_config 'zapp:create_app()'``).
+
+The access log goes through ``RedactingGunicornLogger``, so the ``api-key``
+query parameter, signatures and webhook tokens never reach it.
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 - a container binds all
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+logger_class = "zapp.logs.RedactingGunicornLogger"
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'

@@ -1,0 +1,258 @@
+"""The instance state machine: installed, enabled, disabled, deleted.
+
+Each operation is one transaction that locks the instance row it changes
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite takes its write lock at
+``BEGIN IMMEDIATE``), so racing calls are serialised. An operation that loses
+a race on a unique index (two installs of one key, an install racing a key
+refresh) is replayed against the state the winner committed; every operation
+is idempotent, so the replay answers as a retry would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..errors import ApiError
+from ..models import Instance, InstanceState, KeyRetirement, RetiredKey, utcnow
+from ..vault import Vault
+from . import settings_form
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    public_id: str
+    created: bool
+
+
+InstanceListener = Callable[[str, str], None]
+"""Called with (event, instance public id) after a transition commits."""
+
+
+class InstanceNotFound(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            404,
+            "No installation has this API key. It may have been refreshed or the App deleted; "
+            "use the current key.",
+            code="unknown_instance",
+        )
+
+
+class LifecycleService:
+    def __init__(self, database: Database, vault: Vault) -> None:
+        self._database = database
+        self._vault = vault
+        self._listeners: list[InstanceListener] = []
+
+    def subscribe(self, listener: InstanceListener) -> None:
+        """Run ``listener`` after each committed transition (e.g. to queue provisioning)."""
+        self._listeners.append(listener)
+
+    # -- transitions ---------------------------------------------------------
+
+    def install(self, api_key: str, enabled: bool | None) -> InstallResult:
+        index = self._vault.blind_index(api_key)
+        ciphertext = self._vault.encrypt(api_key)
+
+        def run(session: Session) -> InstallResult:
+            instance = _lock_by_index(session, index)
+            if instance is not None:
+                _set_enabled_state(instance, enabled)
+                return InstallResult(instance.public_id, created=False)
+            session.execute(delete(RetiredKey).where(RetiredKey.key_index == index))
+            instance = Instance(
+                key_index=index,
+                key_ciphertext=ciphertext,
+                settings={},
+                state=_state_for(enabled),
+            )
+            session.add(instance)
+            session.flush()
+            return InstallResult(instance.public_id, created=True)
+
+        result = self._run(run)
+        self._notify("installed", result.public_id)
+        return result
+
+    def set_enabled(self, api_key: str, enabled: bool) -> None:
+        index = self._vault.blind_index(api_key)
+
+        def run(session: Session) -> str:
+            instance = self._require(session, index)
+            _set_enabled_state(instance, enabled)
+            return instance.public_id
+
+        public_id = self._run(run)
+        self._notify("enabled" if enabled else "disabled", public_id)
+
+    def refresh_key(self, api_key: str, new_api_key: str) -> None:
+        """Move the instance to ``new_api_key``; the old key opens nothing from this commit on."""
+        old_index = self._vault.blind_index(api_key)
+        new_index = self._vault.blind_index(new_api_key)
+        ciphertext = self._vault.encrypt(new_api_key)
+
+        def run(session: Session) -> str:
+            instance = _lock_by_index(session, old_index)
+            if instance is None:
+                return _replayed_refresh(session, old_index, new_index)
+            if old_index == new_index:
+                return instance.public_id
+            _absorb_duplicate_install(session, new_index, instance)
+            session.execute(delete(RetiredKey).where(RetiredKey.key_index == new_index))
+            session.merge(
+                RetiredKey(
+                    key_index=old_index, instance_id=instance.id, reason=KeyRetirement.REFRESHED
+                )
+            )
+            instance.key_index = new_index
+            instance.key_ciphertext = ciphertext
+            instance.version += 1
+            return instance.public_id
+
+        public_id = self._run(run)
+        self._notify("key_refreshed", public_id)
+
+    def delete(self, api_key: str) -> None:
+        """Logical delete: the row stays, its key material does not."""
+        index = self._vault.blind_index(api_key)
+
+        def run(session: Session) -> str | None:
+            instance = _lock_by_index(session, index)
+            if instance is None:
+                retired = session.get(RetiredKey, index)
+                if retired is not None and retired.reason == KeyRetirement.DELETED:
+                    return None  # a retried delete: already done
+                raise InstanceNotFound()
+            instance.state = InstanceState.DELETED.value
+            instance.key_index = None
+            instance.key_ciphertext = None
+            instance.deleted_at = utcnow()
+            instance.version += 1
+            session.add(
+                RetiredKey(key_index=index, instance_id=instance.id, reason=KeyRetirement.DELETED)
+            )
+            return instance.public_id
+
+        public_id = self._run(run)
+        if public_id is not None:
+            self._notify("deleted", public_id)
+
+    # -- settings ------------------------------------------------------------
+
+    def settings(self, api_key: str) -> dict[str, Any]:
+        index = self._vault.blind_index(api_key)
+        return self._run(
+            lambda session: settings_form.merged_settings(self._require(session, index).settings)
+        )
+
+    def update_settings(self, api_key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` (validated against the settings form); a refused change stores nothing."""
+        index = self._vault.blind_index(api_key)
+
+        def run(session: Session) -> dict[str, Any]:
+            instance = self._require(session, index)
+            merged = settings_form.apply_changes(instance.settings, changes)
+            if merged != instance.settings:
+                instance.settings = merged
+                instance.version += 1
+            return merged
+
+        return self._run(run)
+
+    def instance_id_for_key(self, api_key: str) -> str:
+        index = self._vault.blind_index(api_key)
+        return self._run(lambda session: self._require(session, index).public_id)
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _require(self, session: Session, index: str) -> Instance:
+        instance = _lock_by_index(session, index)
+        if instance is None:
+            raise InstanceNotFound()
+        return instance
+
+    def _run(self, operation: Callable[[Session], T]) -> T:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self._database.transaction() as session:
+                    return operation(session)
+            except (IntegrityError, OperationalError) as error:
+                if attempt == ATTEMPTS or not _is_race(error):
+                    raise
+                log.info("lifecycle operation lost a race; replaying", extra={"attempt": attempt})
+        raise AssertionError("unreachable")
+
+    def _notify(self, event: str, public_id: str) -> None:
+        for listener in self._listeners:
+            listener(event, public_id)
+
+
+def _lock_by_index(session: Session, index: str) -> Instance | None:
+    return session.scalars(
+        select(Instance).where(Instance.key_index == index).with_for_update()
+    ).one_or_none()
+
+
+def _state_for(enabled: bool | None) -> str:
+    if enabled is None:
+        return InstanceState.INSTALLED.value
+    return (InstanceState.ENABLED if enabled else InstanceState.DISABLED).value
+
+
+def _set_enabled_state(instance: Instance, enabled: bool | None) -> None:
+    if enabled is None:
+        return
+    target = _state_for(enabled)
+    if instance.state != target:
+        instance.state = target
+        instance.version += 1
+
+
+def _replayed_refresh(session: Session, old_index: str, new_index: str) -> str:
+    """A refresh whose old key is already retired succeeds only if it was this very refresh."""
+    retired = session.get(RetiredKey, old_index)
+    if retired is not None and retired.reason == KeyRetirement.REFRESHED:
+        current = _lock_by_index(session, new_index)
+        if current is not None and current.id == retired.instance_id:
+            return current.public_id
+    raise InstanceNotFound()
+
+
+def _absorb_duplicate_install(session: Session, new_index: str, keeper: Instance) -> None:
+    """An install of the new key that raced ahead of this refresh made a twin; retire it.
+
+    Sales issues one key per installation, so an instance already holding the
+    new key can only be that twin. The refreshed instance keeps its history.
+    """
+    twin = _lock_by_index(session, new_index)
+    if twin is None or twin.id == keeper.id:
+        return
+    log.warning(
+        "key refresh met an install of the same key; merging",
+        extra={"instance": keeper.public_id, "twin": twin.public_id},
+    )
+    twin.state = InstanceState.DELETED.value
+    twin.key_index = None
+    twin.key_ciphertext = None
+    twin.deleted_at = utcnow()
+    twin.version += 1
+    session.flush()
+
+
+def _is_race(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(getattr(error, "orig", error)).lower()
+    return "deadlock" in text or "could not serialize" in text or "database is locked" in text

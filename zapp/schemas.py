@@ -1,0 +1,19 @@
+"""Schemas shared by every surface: the error envelope and health answers."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields = fields.Dict()
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)

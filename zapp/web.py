@@ -1,0 +1,75 @@
+"""Request plumbing every surface shares: request ids, access lines, body draining."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+from werkzeug.wsgi import ClosingIterator, LimitedStream
+
+from .logs import request_id_var
+
+log = logging.getLogger("zapp.request")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+DRAIN_LIMIT = 16 * 1024 * 1024
+
+
+def _start_request() -> None:
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+    request_id_var.set(g.request_id)
+
+
+def _finish_request(response):
+    response.headers["X-Request-Id"] = g.get("request_id", "-")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    log.info(
+        "%s %s %s",
+        request.method,
+        request.full_path if request.query_string else request.path,
+        response.status_code,
+        extra={"status": response.status_code, "duration_ms": round(elapsed, 2)},
+    )
+    return response
+
+
+class DrainUnreadBody:
+    """Read what the app left of a request body before the connection closes.
+
+    A server that answers early (401 before reading, 413 on a 3 MiB upload) and
+    closes with unread bytes makes the kernel send RST, and the client sees a
+    reset instead of our answer. Draining (bounded) lets the answer arrive.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        stream = _counted_input(environ)
+        result = self.app(environ, start_response)
+        if stream is None:
+            return result
+        return ClosingIterator(result, [stream.exhaust])
+
+
+def _counted_input(environ) -> LimitedStream | None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length <= 0 or length > DRAIN_LIMIT or environ.get("wsgi.input_terminated"):
+        return None
+    stream = LimitedStream(environ["wsgi.input"], length)
+    environ["wsgi.input"] = stream
+    return stream
+
+
+def register_request_hooks(app: Flask) -> None:
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.wsgi_app = DrainUnreadBody(app.wsgi_app)
