@@ -6,35 +6,22 @@ run without production secrets; everything else needs the configured app.
 
 from __future__ import annotations
 
-import os
-
 import click
 from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from .db import alembic_config, downgrade_schema, upgrade_schema
 from .extensions import services
 from .vault import VaultError, generate_key
-
-MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
-
-
-def alembic_config(database_url: str) -> AlembicConfig:
-    config = AlembicConfig()
-    config.set_main_option("script_location", MIGRATIONS_DIR)
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
 
 
 def upgrade_database(app: Flask, revision: str = "head") -> None:
     """Bring the schema to ``revision`` and make sure the vault's index key exists."""
     zapp = services(app)
-    with zapp.database.engine.begin() as connection:
-        config = alembic_config(zapp.config.database_url)
-        config.attributes["connection"] = connection
-        alembic_command.upgrade(config, revision)
-    zapp.vault.index_key()
+    upgrade_schema(zapp.database.engine, revision)
+    if revision == "head":
+        zapp.vault.index_key()
 
 
 @click.group("db", help="Database schema migrations.")
@@ -56,8 +43,7 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION."""
-    zapp = services(current_app)
-    alembic_command.downgrade(alembic_config(zapp.config.database_url), revision)
+    downgrade_schema(services(current_app).database.engine, revision)
     click.echo(f"database is at {revision}")
 
 
@@ -65,9 +51,7 @@ def db_downgrade(revision: str) -> None:
 @with_appcontext
 def db_current() -> None:
     """Show the revision the database is at."""
-    alembic_command.current(
-        alembic_config(services(current_app).config.database_url), verbose=False
-    )
+    alembic_command.current(alembic_config(services(current_app).config.database_url), verbose=False)
 
 
 @db_group.command("revision")
@@ -95,7 +79,8 @@ def keys_generate() -> None:
 def keys_rotate() -> None:
     """Re-encrypt every stored secret under the first key of ZAPP_ENCRYPTION_KEYS."""
     zapp = services(current_app)
-    with click.progressbar(length=0, label="re-encrypting", show_pos=True) as bar:
+    total = zapp.vault.count_encrypted()
+    with click.progressbar(length=total, label="re-encrypting", show_pos=True) as bar:
         try:
             touched = zapp.vault.rotate_all(progress=bar.update)
         except VaultError as error:

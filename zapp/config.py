@@ -135,9 +135,7 @@ def load_config(env: Mapping[str, str] | None = None, *, instance_path: str) -> 
     env = os.environ if env is None else env
     mode = (env.get("ZAPP_MODE") or "production").strip().lower()
     if mode not in MODES:
-        raise ConfigError(
-            f"ZAPP_MODE is malformed: expected one of {', '.join(MODES)}, got {mode!r}"
-        )
+        raise ConfigError(f"ZAPP_MODE is malformed: expected one of {', '.join(MODES)}, got {mode!r}")
 
     generated: dict[str, Any] = {}
     generated_names: tuple[str, ...] = ()
@@ -150,8 +148,7 @@ def load_config(env: Mapping[str, str] | None = None, *, instance_path: str) -> 
         app_id=generated.get("app_id") or (env.get("ZAPP_APP_ID") or "").strip(),
         app_secrets=generated.get("app_secrets") or _split_list(env.get("ZAPP_APP_SECRET")),
         signing_keys=generated.get("signing_keys") or _split_list(env.get("ZAPP_SIGNING_KEY")),
-        encryption_keys=generated.get("encryption_keys")
-        or _split_list(env.get("ZAPP_ENCRYPTION_KEYS")),
+        encryption_keys=generated.get("encryption_keys") or _split_list(env.get("ZAPP_ENCRYPTION_KEYS")),
         sales_api_url=(env.get("ZAPP_SALES_API_URL") or DEFAULT_SALES_API_URL).rstrip("/"),
         public_url=(env.get("ZAPP_PUBLIC_URL") or "").rstrip("/"),
         frame_ancestors=_split_list(env.get("ZAPP_FRAME_ANCESTORS")) or DEFAULT_FRAME_ANCESTORS,
@@ -175,6 +172,4 @@ def validate(config: Config) -> None:
     if config.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"ZAPP_LOG_LEVEL is malformed: {config.log_level!r}")
     if config.log_format not in ("json", "text"):
-        raise ConfigError(
-            f"ZAPP_LOG_FORMAT is malformed: expected json or text, got {config.log_format!r}"
-        )
+        raise ConfigError(f"ZAPP_LOG_FORMAT is malformed: expected json or text, got {config.log_format!r}")

@@ -47,9 +47,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise click.ClickException(
-                f"the app exited early (code {process.returncode}); see its log above"
-            )
+            raise click.ClickException(f"the app exited early (code {process.returncode}); see its log above")
         try:
             if requests.get(url, timeout=1).ok:
                 return
@@ -64,9 +62,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> 
 def demo_command(port: int) -> None:
     """Run the app in demo mode on SQLite, with throwaway secrets, until Ctrl-C."""
     env = demo_environment(_instance_path(), port)
-    click.echo(
-        "demo mode: generated throwaway ZAPP_APP_SECRET, ZAPP_SIGNING_KEY, ZAPP_ENCRYPTION_KEYS"
-    )
+    click.echo("demo mode: generated throwaway ZAPP_APP_SECRET, ZAPP_SIGNING_KEY, ZAPP_ENCRYPTION_KEYS")
     subprocess.run([sys.executable, "-m", "zapp.cli", "db", "upgrade"], env=env, check=True)
     app = subprocess.Popen(
         [

@@ -66,9 +66,7 @@ def _wants_json() -> bool:
     return best == "application/json"
 
 
-def error_response(
-    status: int, message: str, code: str | None = None, fields: Any = None
-) -> Response:
+def error_response(status: int, message: str, code: str | None = None, fields: Any = None) -> Response:
     if _wants_json():
         response = jsonify(error_body(status, message, code, fields))
     else:

@@ -7,12 +7,15 @@ reading our code; none of them is a 500.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import request
 from marshmallow import Schema, ValidationError
 
 from .errors import ApiError
+
+log = logging.getLogger(__name__)
 
 
 def _reject_constant(name: str) -> Any:
@@ -27,11 +30,10 @@ def read_json_object() -> dict[str, Any]:
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as error:
-        raise ApiError(
-            400, f"The body is not valid JSON: {error}.", code="malformed_json"
-        ) from None
+        raise ApiError(400, f"The body is not valid JSON: {error}.", code="malformed_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "The body must be a JSON object.", code="malformed_json")
+    log.debug("request body with fields %s", sorted(body))
     return body
 
 

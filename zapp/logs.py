@@ -45,7 +45,7 @@ _PATTERNS = (
     # JSON: "name": "value"
     re.compile(rf"(?i)(\"(?:{_NAMES})\"\s*:\s*)\"((?:[^\"\\]|\\.)*)\""),
     # headers and reprs: name: value / 'name': 'value'
-    re.compile(rf"(?i)(\b(?:{_NAMES})'?\s*[:=]\s*'?)([^\s,'\"}}]+)"),
+    re.compile(rf"(?i)(\b(?:{_NAMES})'?\s*[:=]\s*'?)(?!\[redacted\])([^\s,&'\"}}]+)"),
     # webhook callback tokens live in the path
     re.compile(r"(/webhooks/)([A-Za-z0-9_\-]{8,})"),
 )
@@ -130,10 +130,7 @@ class RedactingGunicornLogger(GunicornLogger):
 
     def atoms(self, resp, req, environ, request_time):  # noqa: D401 - gunicorn's hook
         atoms = super().atoms(resp, req, environ, request_time)
-        return {
-            key: redactor(value) if isinstance(value, str) else value
-            for key, value in atoms.items()
-        }
+        return {key: redactor(value) if isinstance(value, str) else value for key, value in atoms.items()}
 
     def setup(self, cfg):
         super().setup(cfg)

@@ -71,8 +71,7 @@ def documented(
 def _operation(meta: dict[str, Any], path_params: list[str]) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": meta["summary"], "tags": meta["tags"], "responses": {}}
     parameters: list[dict[str, Any]] = [
-        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
-        for name in path_params
+        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}} for name in path_params
     ]
     if meta["query"] is not None:
         parameters.append({"in": "query", "schema": meta["query"]})

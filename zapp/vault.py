@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,19 +74,27 @@ class Vault:
             try:
                 with self._database.transaction() as session:
                     fresh = secrets.token_bytes(32)
-                    session.add(
-                        VaultSecret(name=INDEX_KEY_NAME, ciphertext=self.encrypt(fresh.hex()))
-                    )
+                    session.add(VaultSecret(name=INDEX_KEY_NAME, ciphertext=self.encrypt(fresh.hex())))
                 return fresh
             except IntegrityError:
                 continue  # another process created it first; read theirs
         raise VaultError("could not load the blind-index key")
+
+    def count_encrypted(self) -> int:
+        with self._database.transaction() as session:
+            secrets_count = session.scalar(select(func.count()).select_from(VaultSecret)) or 0
+            keys_count = session.scalar(
+                select(func.count()).select_from(Instance).where(Instance.key_ciphertext.is_not(None))
+            )
+        return secrets_count + (keys_count or 0)
 
     def rotate_all(self, progress: Callable[[int], None] | None = None, batch: int = 200) -> int:
         """Re-encrypt every stored secret under the first key; return how many rows changed."""
         touched = 0
         with self._database.transaction() as session:
             touched += self._rotate_rows(session, select(VaultSecret), "ciphertext")
+        if progress:
+            progress(touched)
         last_id = 0
         while True:
             with self._database.transaction() as session:

@@ -112,9 +112,7 @@ class LifecycleService:
             _absorb_duplicate_install(session, new_index, instance)
             session.execute(delete(RetiredKey).where(RetiredKey.key_index == new_index))
             session.merge(
-                RetiredKey(
-                    key_index=old_index, instance_id=instance.id, reason=KeyRetirement.REFRESHED
-                )
+                RetiredKey(key_index=old_index, instance_id=instance.id, reason=KeyRetirement.REFRESHED)
             )
             instance.key_index = new_index
             instance.key_ciphertext = ciphertext
@@ -140,9 +138,7 @@ class LifecycleService:
             instance.key_ciphertext = None
             instance.deleted_at = utcnow()
             instance.version += 1
-            session.add(
-                RetiredKey(key_index=index, instance_id=instance.id, reason=KeyRetirement.DELETED)
-            )
+            session.add(RetiredKey(key_index=index, instance_id=instance.id, reason=KeyRetirement.DELETED))
             return instance.public_id
 
         public_id = self._run(run)
@@ -195,6 +191,7 @@ class LifecycleService:
         raise AssertionError("unreachable")
 
     def _notify(self, event: str, public_id: str) -> None:
+        log.debug("instance %s: %s", public_id, event, extra={"instance": public_id, "event": event})
         for listener in self._listeners:
             listener(event, public_id)
 

@@ -55,9 +55,7 @@ class Input:
         if self.max_length is not None:
             validators.append(validate.Length(max=self.max_length))
         if self.pattern is not None:
-            validators.append(
-                validate.Regexp(self.pattern, error="Use letters, digits, '.', '_' or '-'.")
-            )
+            validators.append(validate.Regexp(self.pattern, error="Use letters, digits, '.', '_' or '-'."))
         return StrictString(validate=validators)
 
     def custom_props(self, language: str) -> dict[str, Any]:
@@ -243,9 +241,7 @@ def check_rules(values: Mapping[str, Any], form: Form = FORM) -> dict[str, list[
     return errors
 
 
-def apply_changes(
-    stored: Mapping[str, Any], changes: Mapping[str, Any], form: Form = FORM
-) -> dict[str, Any]:
+def apply_changes(stored: Mapping[str, Any], changes: Mapping[str, Any], form: Form = FORM) -> dict[str, Any]:
     """Validate ``changes`` and merge them; raise ``ValidationError`` and change nothing if any is wrong."""
     cleaned = settings_schema(form)().load(dict(changes), partial=True)
     merged = {**merged_settings(stored, form), **cleaned}

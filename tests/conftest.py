@@ -1,0 +1,217 @@
+"""Shared fixtures: the app on a real database (SQLite and PostgreSQL), clients, live servers.
+
+Every test that uses ``app`` runs once per database backend. The schema is
+built by the Alembic migrations, never by ``create_all``, so the migrations
+are what the tests exercise. PostgreSQL gets a database of its own per test
+session, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from zapp import create_app
+from zapp.db import build_engine, upgrade_schema
+from zapp.models import Base
+
+POSTGRES_ADMIN_URL = os.environ.get("ZAPP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ZAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BACKENDS = ("sqlite", "postgresql")
+APP_ID = "zapp-test-app"
+APP_SECRET = "test-app-secret-5f1c0e"
+SIGNING_KEY = "test-signing-key-9b2d4a7e"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- databases -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database for this test session, migrated once."""
+    name = f"zapp_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    url = f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    engine = build_engine(url)
+    upgrade_schema(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file that each test copies, so migrating happens once."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = build_engine(f"sqlite:///{path}")
+    upgrade_schema(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> str:
+    """A clean, migrated database: a fresh SQLite file, or the session's PostgreSQL emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "zapp.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    _truncate_all(url)
+    return url
+
+
+# -- the app -------------------------------------------------------------------
+
+
+@pytest.fixture
+def encryption_keys() -> list[str]:
+    return [Fernet.generate_key().decode()]
+
+
+@pytest.fixture
+def app_env(database_url, encryption_keys) -> dict[str, str]:
+    """The environment a test app (or a live server) is configured from."""
+    return {
+        "ZAPP_MODE": "test",
+        "ZAPP_DATABASE_URL": database_url,
+        "ZAPP_APP_ID": APP_ID,
+        "ZAPP_APP_SECRET": APP_SECRET,
+        "ZAPP_SIGNING_KEY": SIGNING_KEY,
+        "ZAPP_ENCRYPTION_KEYS": ",".join(encryption_keys),
+        "ZAPP_PUBLIC_URL": "http://zapp.test",
+        "ZAPP_LOG_FORMAT": "json",
+        "ZAPP_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def app(app_env):
+    application = create_app(app_env)
+    yield application
+    application.extensions["zapp"].database.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def creds() -> dict[str, str]:
+    return {"X-App-Id": APP_ID, "X-App-Secret": APP_SECRET}
+
+
+@pytest.fixture
+def install(client, creds):
+    """Install an instance with a fresh key and return that key."""
+
+    def _install(enabled: bool | None = True) -> str:
+        key = "key-" + uuid.uuid4().hex
+        integration = {"apiKey": key} if enabled is None else {"apiKey": key, "enabled": enabled}
+        response = client.post("/lifecycle/install", json={"integration": integration}, headers=creds)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return key
+
+    return _install
+
+
+# -- live servers ----------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _wait_for(url: str, process: subprocess.Popen, log_path: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not come up at {url}:\n{log_path.read_text()}")
+
+
+@pytest.fixture
+def gunicorn_server(app_env, tmp_path) -> Iterator:
+    """Start gunicorn serving zapp with the test environment (plus ``extra`` variables)."""
+    started: list[LiveServer] = []
+
+    def _start(extra: dict[str, str] | None = None, workers: int = 2) -> LiveServer:
+        port = free_port()
+        env = {**os.environ, **app_env, "ZAPP_PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra or {})}
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        log_file = log_path.open("w")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "python:zapp.gunicorn_config",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "zapp:create_app()",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
+        started.append(server)
+        _wait_for(server.url + "/healthz", process, log_path)
+        return server
+
+    yield _start
+    for server in started:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
