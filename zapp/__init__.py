@@ -74,7 +74,7 @@ def _configure_flask(app: Flask, config: Config) -> None:
 
 
 def register_extensions(app: Flask, config: Config) -> None:
-    app.extensions["zapp"] = build_services(config)
+    app.extensions["zapp"] = build_services(config, app.instance_path)
 
 
 def register_blueprints(app: Flask) -> None:

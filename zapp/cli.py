@@ -16,11 +16,11 @@ from .extensions import services
 from .vault import VaultError, generate_key
 
 
-def upgrade_database(app: Flask, revision: str = "head") -> None:
+def upgrade_database(app: Flask, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` and make sure the vault's index key exists."""
     zapp = services(app)
     upgrade_schema(zapp.database.engine, revision)
-    if revision == "head":
+    if revision in ("head", "heads"):
         zapp.vault.index_key()
 
 
@@ -30,7 +30,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the newest)."""

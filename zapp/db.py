@@ -101,7 +101,7 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return config
 
 
-def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+def upgrade_schema(engine: Engine, revision: str = "heads") -> None:
     """Apply Alembic migrations up to ``revision`` on ``engine``, in one transaction."""
     with engine.begin() as connection:
         config = alembic_config(engine.url.render_as_string(hide_password=False))

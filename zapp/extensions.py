@@ -20,7 +20,7 @@ class Zapp:
     lifecycle: LifecycleService
 
 
-def build_services(config: Config) -> Zapp:
+def build_services(config: Config, instance_path: str) -> Zapp:
     database = Database(config.database_url)
     vault = Vault(config.encryption_keys, database)
     return Zapp(

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -21,8 +22,10 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
+    UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -69,6 +72,25 @@ class Instance(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # What provisioning learnt from Sales (GET /integration), and how far it got.
+    sales_group_id: Mapped[str | None] = mapped_column(String(24))
+    sales_account_id: Mapped[str | None] = mapped_column(String(24))
+    language: Mapped[str | None] = mapped_column(String(8))
+    provisioned_version: Mapped[int] = mapped_column(Integer, default=0)
+    provisioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provisioning_error: Mapped[str | None] = mapped_column(Text)
+    # The secret part of this instance's webhook callback URL, stored like the API key.
+    webhook_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    webhook_token_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    groups: Mapped[list[InstanceGroup]] = relationship(
+        back_populates="instance", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def needs_provisioning(self) -> bool:
+        return not self.is_deleted and self.provisioned_version < self.version
 
     @property
     def is_deleted(self) -> bool:
@@ -130,3 +152,38 @@ class SalesRateWindow(Base):
     remaining: Mapped[int] = mapped_column(Integer)
     reset_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class InstanceGroup(Base):
+    """A Sales group an instance covers: the integration's group and its descendants.
+
+    Pages find their instance through the ``group`` of the URL Sales signed.
+    """
+
+    __tablename__ = "instance_groups"
+    __table_args__ = (UniqueConstraint("instance_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    group_id: Mapped[str] = mapped_column(String(24), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    country_code: Mapped[str | None] = mapped_column(String(8))
+
+    instance: Mapped[Instance] = relationship(back_populates="groups")
+
+
+class Subscription(Base):
+    """A Sales notification subscription made for an instance (one per group, per Sales' rule)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    sales_subscription_id: Mapped[str] = mapped_column(String(24))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from .db import Database
 from .models import Instance, VaultSecret
 
 INDEX_KEY_NAME = "blind-index-key"
+INSTANCE_CIPHERTEXTS = ("key_ciphertext", "webhook_token_ciphertext")
 
 
 class VaultError(Exception):
@@ -83,10 +84,10 @@ class Vault:
     def count_encrypted(self) -> int:
         with self._database.transaction() as session:
             secrets_count = session.scalar(select(func.count()).select_from(VaultSecret)) or 0
-            keys_count = session.scalar(
-                select(func.count()).select_from(Instance).where(Instance.key_ciphertext.is_not(None))
+            instances_count = session.scalar(
+                select(func.count()).select_from(Instance).where(_has_ciphertext())
             )
-        return secrets_count + (keys_count or 0)
+        return secrets_count + (instances_count or 0)
 
     def rotate_all(self, progress: Callable[[int], None] | None = None, batch: int = 200) -> int:
         """Re-encrypt every stored secret under the first key; return how many rows changed."""
@@ -100,14 +101,16 @@ class Vault:
             with self._database.transaction() as session:
                 rows = session.scalars(
                     select(Instance)
-                    .where(Instance.id > last_id, Instance.key_ciphertext.is_not(None))
+                    .where(Instance.id > last_id, _has_ciphertext())
                     .order_by(Instance.id)
                     .limit(batch)
                 ).all()
                 if not rows:
                     break
                 for row in rows:
-                    row.key_ciphertext = self._rotate(row.key_ciphertext)
+                    for column in INSTANCE_CIPHERTEXTS:
+                        if getattr(row, column) is not None:
+                            setattr(row, column, self._rotate(getattr(row, column)))
                 last_id = rows[-1].id
                 touched += len(rows)
             if progress:
@@ -128,6 +131,10 @@ class Vault:
                 "a stored secret cannot be decrypted with ZAPP_ENCRYPTION_KEYS: keep the old key "
                 "in the list until `zapp keys rotate` has run"
             ) from None
+
+
+def _has_ciphertext():
+    return or_(*(getattr(Instance, column).is_not(None) for column in INSTANCE_CIPHERTEXTS))
 
 
 def generate_key() -> str:

@@ -39,6 +39,9 @@ class InstallResult:
 InstanceListener = Callable[[str, str], None]
 """Called with (event, instance public id) after a transition commits."""
 
+DeleteHook = Callable[[str, str], None]
+"""Called with (api key, its blind index) before a delete destroys the key."""
+
 
 class InstanceNotFound(ApiError):
     def __init__(self) -> None:
@@ -55,10 +58,15 @@ class LifecycleService:
         self._database = database
         self._vault = vault
         self._listeners: list[InstanceListener] = []
+        self._delete_hooks: list[DeleteHook] = []
 
     def subscribe(self, listener: InstanceListener) -> None:
         """Run ``listener`` after each committed transition (e.g. to queue provisioning)."""
         self._listeners.append(listener)
+
+    def before_delete(self, hook: DeleteHook) -> None:
+        """Run ``hook`` while the key still exists, before a delete (e.g. to unsubscribe at Sales)."""
+        self._delete_hooks.append(hook)
 
     # -- transitions ---------------------------------------------------------
 
@@ -125,6 +133,11 @@ class LifecycleService:
     def delete(self, api_key: str) -> None:
         """Logical delete: the row stays, its key material does not."""
         index = self._vault.blind_index(api_key)
+        for hook in self._delete_hooks:
+            try:
+                hook(api_key, index)
+            except Exception:  # cleanup at Sales must never block the delete itself
+                log.exception("a before-delete hook failed; deleting anyway")
 
         def run(session: Session) -> str | None:
             instance = _lock_by_index(session, index)
@@ -133,11 +146,7 @@ class LifecycleService:
                 if retired is not None and retired.reason == KeyRetirement.DELETED:
                     return None  # a retried delete: already done
                 raise InstanceNotFound()
-            instance.state = InstanceState.DELETED.value
-            instance.key_index = None
-            instance.key_ciphertext = None
-            instance.deleted_at = utcnow()
-            instance.version += 1
+            _mark_deleted(instance)
             session.add(RetiredKey(key_index=index, instance_id=instance.id, reason=KeyRetirement.DELETED))
             return instance.public_id
 
@@ -240,12 +249,19 @@ def _absorb_duplicate_install(session: Session, new_index: str, keeper: Instance
         "key refresh met an install of the same key; merging",
         extra={"instance": keeper.public_id, "twin": twin.public_id},
     )
-    twin.state = InstanceState.DELETED.value
-    twin.key_index = None
-    twin.key_ciphertext = None
-    twin.deleted_at = utcnow()
-    twin.version += 1
+    _mark_deleted(twin)
     session.flush()
+
+
+def _mark_deleted(instance: Instance) -> None:
+    """The logical delete: the row stays, every secret it held is destroyed."""
+    instance.state = InstanceState.DELETED.value
+    instance.key_index = None
+    instance.key_ciphertext = None
+    instance.webhook_token_index = None
+    instance.webhook_token_ciphertext = None
+    instance.deleted_at = utcnow()
+    instance.version += 1
 
 
 def _is_race(error: Exception) -> bool:

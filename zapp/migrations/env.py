@@ -13,9 +13,7 @@ target_metadata = Base.metadata
 
 def run_offline() -> None:
     url = config.get_main_option("sqlalchemy.url")
-    context.configure(
-        url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True
-    )
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
