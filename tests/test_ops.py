@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import psycopg
+import pytest
+
+from tests.conftest import POSTGRES_ADMIN_URL
 from zapp import create_app
 
 
@@ -31,3 +35,21 @@ def test_unknown_page_for_a_person_is_a_short_html_page(client):
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert b"<h1>404</h1>" in response.data
+
+
+def test_a_database_restart_costs_no_failed_request(app, client, creds, install):
+    """Connections killed under the pool (as a restart does) are replaced by pre-ping, not surfaced."""
+    database = app.extensions["zapp"].database
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("connection termination is a PostgreSQL server feature")
+    key = install()
+    assert client.get(f"/lifecycle/settings?api-key={key}", headers=creds).status_code == 200
+    name = database.engine.url.database
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchone()[0]
+    assert killed >= 1
+    for _ in range(3):
+        assert client.get(f"/lifecycle/settings?api-key={key}", headers=creds).status_code == 200
