@@ -180,8 +180,8 @@ def gunicorn_server(app_env, tmp_path) -> Iterator:
     """Start gunicorn serving zapp with the test environment (plus ``extra`` variables)."""
     started: list[LiveServer] = []
 
-    def _start(extra: dict[str, str] | None = None, workers: int = 2) -> LiveServer:
-        port = free_port()
+    def _start(extra: dict[str, str] | None = None, workers: int = 2, port: int | None = None) -> LiveServer:
+        port = port or free_port()
         env = {**os.environ, **app_env, "ZAPP_PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra or {})}
         log_path = tmp_path / f"gunicorn-{port}.log"
         log_file = log_path.open("w")
@@ -215,3 +215,86 @@ def gunicorn_server(app_env, tmp_path) -> Iterator:
             server.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.process.kill()
+
+
+@pytest.fixture
+def zapp_worker(app_env, tmp_path) -> Iterator:
+    """Start ``zapp worker`` processes with the test environment (plus ``extra``)."""
+    started: list[subprocess.Popen] = []
+
+    def _start(extra: dict[str, str] | None = None) -> subprocess.Popen:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zapp.cli", "worker", "--threads", "2"],
+            env={**os.environ, **app_env, **(extra or {})},
+            cwd=ROOT,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        process.log_path = log_path  # type: ignore[attr-defined]
+        started.append(process)
+        return process
+
+    yield _start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_until(predicate, seconds: float = 30, interval: float = 0.1, message: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {seconds} s waiting for {message}")
+
+
+# -- the Sales sandbox -------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_factory():
+    """Start Sales sandboxes (real HTTP servers) sharing this app's credentials; stopped at teardown."""
+    from zapp.sandbox.server import SandboxOptions, start_sandbox
+
+    started = []
+
+    def _start(**options):
+        defaults = {
+            "prospects": 200,
+            "seed": 3,
+            "app_id": APP_ID,
+            "app_secret": APP_SECRET,
+            "signing_key": SIGNING_KEY,
+            "delivery_backoff": 0.05,
+        }
+        sandbox = start_sandbox(SandboxOptions(**{**defaults, **options}))
+        started.append(sandbox)
+        return sandbox
+
+    yield _start
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory):
+    return sandbox_factory()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database for this test, emptied before and after."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()

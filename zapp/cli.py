@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from .db import alembic_config, downgrade_schema, upgrade_schema
 from .extensions import services
+from .jobs import run_worker
 from .vault import VaultError, generate_key
 
 
@@ -88,9 +89,24 @@ def keys_rotate() -> None:
     click.echo(f"re-encrypted {touched} rows under the first key; older keys may now be removed")
 
 
+@click.command("worker")
+@click.option("--threads", default=2, show_default=True, help="Jobs run at once in this process.")
+@click.option(
+    "--no-periodic", is_flag=True, help="Leave periodic jobs (reconcile, sweeps) to another worker."
+)
+@with_appcontext
+def worker_command(threads: int, no_periodic: bool) -> None:
+    """Run background jobs (provisioning, webhook processing, imports) until Ctrl-C."""
+    zapp = services(current_app)
+    storage = "Redis" if zapp.config.redis_url else "a SQLite queue file"
+    click.echo(f"worker: {threads} threads, jobs in {storage}; Ctrl-C stops after the running jobs")
+    run_worker(zapp.jobs.queue, threads, periodic=not no_periodic)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(worker_command)
     from .demo import demo_command
 
     app.cli.add_command(demo_command)

@@ -1,0 +1,220 @@
+"""Provisioning: learning an instance's place in Sales and subscribing to its events.
+
+After install (and re-install, enable, key refresh) a job reads the
+integration and its group tree, records the groups the instance covers (with
+time zones) and subscribes to the ``prospects`` and ``interactions`` topics
+with a callback URL whose last segment is a random per-instance token. Every
+step is idempotent, so a retried or duplicated job converges on the same
+state. Sales being down makes the job fail and retry with backoff; it never
+fails the install itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from .config import Config
+from .db import Database
+from .models import Instance, InstanceGroup, InstanceState, Subscription, utcnow
+from .sales import SalesClient
+from .sales.errors import Forbidden, SalesError, Unauthorized
+from .vault import Vault
+
+log = logging.getLogger(__name__)
+
+TOPICS = ("prospects", "interactions")
+WEBHOOK_PATH = "/webhooks/"
+
+ClientFactory = Callable[[str, str], SalesClient]
+"""Builds a Sales client from (api key, its blind index)."""
+
+
+class ProvisioningFailed(Exception):
+    """Sales could not be reached or refused for now; the job retries."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    instance_id: int
+    public_id: str
+    version: int
+    api_key: str
+    key_index: str
+    callback_url: str
+
+
+class Provisioner:
+    def __init__(
+        self, config: Config, database: Database, vault: Vault, client_factory: ClientFactory
+    ) -> None:
+        self._config = config
+        self._database = database
+        self._vault = vault
+        self._client_factory = client_factory
+
+    def provision(self, public_id: str) -> bool:
+        """Bring the instance's groups and subscription up to date; False when there is nothing to do."""
+        target = self._prepare(public_id)
+        if target is None:
+            return False
+        client = self._client_factory(target.api_key, target.key_index)
+        try:
+            integration = client.get_integration()
+            groups = _group_tree(client, integration["groupId"])
+            subscription = _ensure_subscription(client, target.callback_url)
+        except (Unauthorized, Forbidden) as error:
+            self._record_error(target, f"Sales refused the key ({error.status}); waiting for a key refresh")
+            log.warning("provisioning %s: Sales refused the key", public_id)
+            return False
+        except SalesError as error:
+            self._record_error(target, f"Sales unavailable: {error}")
+            raise ProvisioningFailed(str(error)) from None
+        self._record(target, integration, groups, subscription)
+        log.info("provisioned %s: %d groups, subscription %s", public_id, len(groups), subscription["id"])
+        return True
+
+    def instances_behind(self) -> list[str]:
+        """Instances whose provisioning lags their last transition (for the periodic reconcile)."""
+        with self._database.transaction() as session:
+            rows = session.scalars(
+                select(Instance.public_id).where(
+                    Instance.state.in_((InstanceState.INSTALLED.value, InstanceState.ENABLED.value)),
+                    Instance.provisioned_version < Instance.version,
+                )
+            )
+            return list(rows)
+
+    def deactivate_subscriptions(self, api_key: str, key_index: str) -> None:
+        """Before a delete destroys the key: tell Sales to stop sending (best effort, bounded)."""
+        with self._database.transaction() as session:
+            instance = session.scalars(select(Instance).where(Instance.key_index == key_index)).one_or_none()
+            if instance is None:
+                return
+            active = [s.sales_subscription_id for s in _active_subscriptions(session, instance.id)]
+            instance_id = instance.id
+        if not active:
+            return
+        client = self._client_factory(api_key, key_index)
+        for subscription_id in active:
+            try:
+                client.delete_subscription(subscription_id)
+            except SalesError as error:
+                # The callback token dies with the instance, so deliveries fail and Sales gives up.
+                log.warning("could not deactivate subscription %s: %s", subscription_id, error)
+        with self._database.transaction() as session:
+            for subscription in _active_subscriptions(session, instance_id):
+                subscription.active = False
+                subscription.deactivated_at = utcnow()
+
+    # -- steps -------------------------------------------------------------------
+
+    def _prepare(self, public_id: str) -> _Target | None:
+        with self._database.transaction() as session:
+            instance = session.scalars(
+                select(Instance).where(Instance.public_id == public_id).with_for_update()
+            ).one_or_none()
+            if instance is None or instance.state not in (InstanceState.INSTALLED, InstanceState.ENABLED):
+                return None
+            if instance.key_ciphertext is None or instance.key_index is None:
+                return None
+            token = self._webhook_token(instance)
+            return _Target(
+                instance_id=instance.id,
+                public_id=instance.public_id,
+                version=instance.version,
+                api_key=self._vault.decrypt(instance.key_ciphertext),
+                key_index=instance.key_index,
+                callback_url=self._config.public_url + WEBHOOK_PATH + token,
+            )
+
+    def _webhook_token(self, instance: Instance) -> str:
+        if instance.webhook_token_ciphertext is not None:
+            return self._vault.decrypt(instance.webhook_token_ciphertext)
+        token = secrets.token_urlsafe(32)
+        instance.webhook_token_index = self._vault.blind_index(token)
+        instance.webhook_token_ciphertext = self._vault.encrypt(token)
+        return token
+
+    def _record(self, target: _Target, integration: dict, groups: list[dict], subscription: dict) -> None:
+        with self._database.transaction() as session:
+            instance = session.get(Instance, target.instance_id, with_for_update=True)
+            if instance is None or instance.is_deleted:
+                return
+            instance.sales_group_id = integration.get("groupId")
+            instance.sales_account_id = integration.get("accountId")
+            instance.language = integration.get("language")
+            _replace_groups(session, instance, groups)
+            _record_subscription(session, instance, subscription)
+            instance.provisioned_version = max(instance.provisioned_version, target.version)
+            instance.provisioned_at = utcnow()
+            instance.provisioning_error = None
+
+    def _record_error(self, target: _Target, message: str) -> None:
+        with self._database.transaction() as session:
+            instance = session.get(Instance, target.instance_id)
+            if instance is not None:
+                instance.provisioning_error = message[:500]
+
+
+def _group_tree(client: SalesClient, root_id: str) -> list[dict[str, Any]]:
+    """The integration's group and every group below it, each once."""
+    root = client.get_group(root_id)
+    nodes = {root_id: root}
+    for node in client.list_groups(parent=root_id):
+        nodes.setdefault(node["id"], node)
+    return list(nodes.values())
+
+
+def _ensure_subscription(client: SalesClient, callback_url: str) -> dict[str, Any]:
+    for existing in client.list_subscriptions():
+        if existing.get("callbackUrl") == callback_url and set(TOPICS) <= set(existing.get("topics") or ()):
+            return existing
+    return client.create_subscription(list(TOPICS), callback_url)
+
+
+def _replace_groups(session, instance: Instance, groups: Iterable[dict[str, Any]]) -> None:
+    session.execute(delete(InstanceGroup).where(InstanceGroup.instance_id == instance.id))
+    for node in groups:
+        session.add(
+            InstanceGroup(
+                instance_id=instance.id,
+                group_id=node["id"],
+                parent_id=node.get("parent"),
+                name=(node.get("name") or "")[:200],
+                display_name=(node.get("displayName") or node.get("name") or "")[:200],
+                timezone=node.get("timezone") or "UTC",
+                country_code=node.get("countryCode"),
+            )
+        )
+
+
+def _active_subscriptions(session, instance_id: int) -> list[Subscription]:
+    return list(
+        session.scalars(
+            select(Subscription).where(Subscription.instance_id == instance_id, Subscription.active.is_(True))
+        )
+    )
+
+
+def _record_subscription(session, instance: Instance, subscription: dict[str, Any]) -> None:
+    current = None
+    for row in _active_subscriptions(session, instance.id):
+        if row.sales_subscription_id == subscription["id"]:
+            current = row
+        else:  # Sales keeps one per group: a new one replaced it
+            row.active = False
+            row.deactivated_at = utcnow()
+    if current is None:
+        session.add(
+            Subscription(
+                instance_id=instance.id,
+                sales_subscription_id=subscription["id"],
+                topics=list(subscription.get("topics") or TOPICS),
+            )
+        )

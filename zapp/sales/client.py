@@ -1,0 +1,390 @@
+"""The Sales REST API client: one session per instance key, paced, retried where safe, typed errors.
+
+It knows nothing of Flask. The key goes as the ``api-key`` query parameter on
+every call, so redirects are never followed (the key must not travel to
+another host) and error texts carry the path, never the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .budget import MemoryBudget, RateBudget, parse_reset
+from .errors import RateLimited, SalesError, Timeout, Unavailable, error_for_status
+from .ids import require_channel, require_id
+from .paging import Checkpoint, Progress, iter_windowed
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (3.05, 20.0)
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+MAX_RATE_WAITS = 5
+MAX_RATE_WAIT_SECONDS = 65.0
+USER_AGENT = "zapp/0.1 (+Zenvia Sales App)"
+
+
+class _PacedRetry(Retry):
+    """urllib3's Retry, taking a budget slot before each retry so retries count against the limit too."""
+
+    def __init__(self, *args: Any, before_retry: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_retry = before_retry
+
+    def new(self, **kwargs: Any) -> _PacedRetry:
+        retry = super().new(**kwargs)
+        retry.before_retry = self.before_retry
+        return retry
+
+    def sleep(self, response=None) -> None:
+        super().sleep(response)
+        if self.before_retry is not None:
+            self.before_retry()
+
+
+class SalesClient:
+    """Calls the Sales API with one instance's key."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str,
+        budget: RateBudget | None = None,
+        budget_key: str | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._key = api_key
+        self._base = base_url.rstrip("/")
+        self._budget = budget or MemoryBudget(clock)
+        self._bucket = budget_key or "default"
+        self._timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+        self.calls = 0
+        self._session = self._build_session(retries)
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"<SalesClient {self._base}>"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- transport -------------------------------------------------------------------
+
+    def _build_session(self, retries: int) -> requests.Session:
+        retry = _PacedRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            redirect=0,
+            status_forcelist=(500, 502, 503, 504),
+            allowed_methods=IDEMPOTENT,
+            backoff_factor=0.25,
+            backoff_jitter=0.25,
+            raise_on_status=False,
+            raise_on_redirect=False,
+            respect_retry_after_header=False,
+            before_retry=self._wait_for_slot,
+        )
+        session = requests.Session()
+        session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        session.mount("https://", HTTPAdapter(max_retries=retry))
+        session.mount("http://", HTTPAdapter(max_retries=retry))
+        session.trust_env = False  # no proxy or netrc from the environment sees the key
+        return session
+
+    def _wait_for_slot(self) -> None:
+        for _ in range(10_000):
+            wait = self._budget.acquire(self._bucket)
+            if wait <= 0:
+                return
+            self._sleep(min(wait, 1.0) + random.uniform(0, 0.05))  # noqa: S311 - jitter, not crypto
+
+    def _note_limits(self, response: requests.Response) -> None:
+        now = self._clock()
+        headers = response.headers
+        reset_at = parse_reset(headers.get("X-RateLimit-Reset"), now)
+        try:
+            limit = int(headers["X-RateLimit-Limit"])
+            remaining = int(headers["X-RateLimit-Remaining"])
+        except (KeyError, ValueError):
+            self._budget.report(self._bucket, -1, -1, now + 60)
+            return
+        self._budget.report(self._bucket, limit, remaining, reset_at or now + 60)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        files: Any = None,
+        accept_csv: bool = False,
+    ) -> Any:
+        """One call, paced by the budget; a 429 waits for the window's reset and tries again."""
+        for _attempt in range(MAX_RATE_WAITS + 1):
+            self._wait_for_slot()
+            response = self._send(method, path, params, json, files)
+            self._note_limits(response)
+            if response.status_code != 429:
+                return self._result(method, path, response, accept_csv)
+            self._wait_out_429(response)
+        raise RateLimited(f"{method} {path}: still rate limited after {MAX_RATE_WAITS} waits", status=429)
+
+    def _send(self, method, path, params, json, files) -> requests.Response:
+        query = {**(params or {}), "api-key": self._key}
+        self.calls += 1
+        try:
+            return self._session.request(
+                method,
+                self._base + path,
+                params=query,
+                json=json,
+                files=files,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise Timeout(f"{method} {path}: Sales did not answer within {self._timeout[1]:g} s") from None
+        except requests.RequestException as error:
+            reason = type(error).__name__
+            raise Unavailable(f"{method} {path}: could not reach Sales ({reason})") from None
+
+    def _wait_out_429(self, response: requests.Response) -> None:
+        now = self._clock()
+        reset_at = parse_reset(response.headers.get("X-RateLimit-Reset"), now) or now + 60
+        self._budget.exhaust(self._bucket, reset_at)
+        wait = min(max(reset_at - now, 0.5), MAX_RATE_WAIT_SECONDS) + random.uniform(0, 0.5)  # noqa: S311
+        log.warning("Sales rate limit reached; waiting %.1f s", wait)
+        self._sleep(wait)
+
+    def _result(self, method: str, path: str, response: requests.Response, accept_csv: bool) -> Any:
+        if response.status_code < 300:
+            if accept_csv:
+                return response.text
+            return response.json() if response.content else None
+        message, code = _sales_message(response)
+        error = error_for_status(response.status_code)
+        if 300 <= response.status_code < 400:
+            message = "Sales answered with a redirect; refusing to follow it with the key"
+        raise error(f"{method} {path}: {message}", status=response.status_code, code=code)
+
+    # -- lists ----------------------------------------------------------------------
+
+    def iter_prospects(
+        self,
+        created_after: datetime,
+        created_before: datetime,
+        *,
+        resume_from: Checkpoint | None = None,
+        on_page: Progress | None = None,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every prospect created in the range, once, whatever its length."""
+        return iter_windowed(
+            lambda query: self.request("GET", "/prospects", params=query),
+            created_after,
+            created_before,
+            params=filters,
+            resume_from=resume_from,
+            on_page=on_page,
+        )
+
+    def iter_interactions(
+        self,
+        created_after: datetime,
+        created_before: datetime,
+        *,
+        resume_from: Checkpoint | None = None,
+        on_page: Progress | None = None,
+        **filters: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every interaction created in the range, once, whatever its length."""
+        return iter_windowed(
+            lambda query: self.request("GET", "/prospects/interactions", params=query),
+            created_after,
+            created_before,
+            params=filters,
+            resume_from=resume_from,
+            on_page=on_page,
+        )
+
+    def list_prospects(self, **params: Any) -> list[dict[str, Any]]:
+        return self.request("GET", "/prospects", params=params)
+
+    def export_prospects_csv(self, **params: Any) -> str:
+        return self.request("GET", "/prospects", params={**params, "format": "csv"}, accept_csv=True)
+
+    # -- prospects ------------------------------------------------------------------
+
+    def get_prospect(self, prospect_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/prospect/{require_id(prospect_id, 'prospect id')}")
+
+    def search_prospect(self, *, email: str | None = None, phone_number: str | None = None) -> dict[str, Any]:
+        if not email and not phone_number:
+            raise ValueError("give an email or a phone number")
+        params = {k: v for k, v in {"email": email, "phoneNumber": phone_number}.items() if v}
+        return self.request("GET", "/prospects/search", params=params)
+
+    def update_prospect(self, prospect_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PATCH", f"/prospect/{require_id(prospect_id, 'prospect id')}", json=changes)
+
+    def list_prospect_interactions(self, prospect_id: str, **params: Any) -> list[dict[str, Any]]:
+        return self.request(
+            "GET", f"/prospect/{require_id(prospect_id, 'prospect id')}/interactions", params=params
+        )
+
+    def add_note(self, prospect_id: str, content: str) -> dict[str, Any]:
+        return self.request(
+            "POST",
+            f"/prospect/{require_id(prospect_id, 'prospect id')}/interactions",
+            json={"type": "note", "content": content},
+        )
+
+    def process_lead(self, lead: dict[str, Any], kind: str = "retail") -> dict[str, Any]:
+        if kind not in ("retail", "vehicle", "insurance", "real-estate", "saving-plan"):
+            raise ValueError(f"unknown lead type {kind!r}")
+        return self.request("POST", f"/lead/{kind}", json=lead)
+
+    # -- messaging ------------------------------------------------------------------
+
+    def list_channels(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/messaging/channels")
+
+    def list_prospect_channels(self, prospect_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/channels")
+
+    def send_template(
+        self, prospect_id: str, channel: str, key: str, parameters: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/{require_channel(channel)}/notification"
+        return self.request("POST", path, json={"key": key, "parameters": parameters or {}})
+
+    def send_message(self, prospect_id: str, channel: str, content: str) -> list[dict[str, Any]]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/{require_channel(channel)}"
+        return self.request("POST", path, json={"content": content})
+
+    def send_file(
+        self, prospect_id: str, channel: str, filename: str, content: bytes, content_type: str
+    ) -> list[dict[str, Any]]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/{require_channel(channel)}/send-file"
+        return self.request("POST", path, files={"file": (filename, content, content_type)})
+
+    # -- handoff --------------------------------------------------------------------
+
+    def transfer(
+        self, prospect_id: str, *, group: str | None = None, user: str | None = None
+    ) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/prospect/{require_id(prospect_id, 'prospect id')}/transfer", json=_target(group, user)
+        )
+
+    def transfer_as_user(
+        self, prospect_id: str, *, group: str | None = None, user: str | None = None
+    ) -> dict[str, Any]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/as-user/transfer"
+        return self.request("POST", path, json=_target(group, user))
+
+    def transfer_targets(self) -> dict[str, Any]:
+        return self.request("GET", "/as-user/transfer")
+
+    def archive(self, prospect_id: str, reason: str, **fields: Any) -> dict[str, Any]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/as-user/archive"
+        return self.request("POST", path, json={"archivingReason": reason, **fields})
+
+    def archiving_reasons(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/as-user/archiving-reasons")
+
+    def labels(self) -> list[Any]:
+        return self.request("GET", "/as-user/labels")
+
+    def set_label(self, prospect_id: str, label: str) -> dict[str, Any]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/as-user/label"
+        return self.request("POST", path, json={"label": label})
+
+    # -- account structure ----------------------------------------------------------
+
+    def get_integration(self) -> dict[str, Any]:
+        return self.request("GET", "/integration")
+
+    def list_integrations(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/integrations")
+
+    def list_agents(self, group: str | None = None, active: bool | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {}
+        if group:
+            params["group"] = require_id(group, "group id")
+        if active is not None:
+            params["active"] = "true" if active else "false"
+        return self.request("GET", "/agents", params=params)
+
+    def list_groups(self, parent: str | None = None) -> list[dict[str, Any]]:
+        return self.request(
+            "GET", "/groups", params={"parent": require_id(parent, "group id")} if parent else None
+        )
+
+    def group_children(self, parent: str | None = None) -> list[dict[str, Any]]:
+        params = {"parent": require_id(parent, "group id")} if parent else None
+        return self.request("GET", "/groups/children", params=params)
+
+    def get_group(self, group_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/group/{require_id(group_id, 'group id')}")
+
+    def online_agents(self, group_id: str, available: bool | None = None) -> dict[str, Any]:
+        params = {"availableAgents": "true" if available else "false"} if available is not None else None
+        return self.request("GET", f"/group/{require_id(group_id, 'group id')}/agents/online", params=params)
+
+    # -- notifications --------------------------------------------------------------
+
+    def notification_topics(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/notifications/topics")
+
+    def list_subscriptions(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/notifications/subscriptions")
+
+    def create_subscription(self, topics: list[str], callback_url: str) -> dict[str, Any]:
+        return self.request(
+            "POST", "/notifications/subscriptions", json={"topics": topics, "callbackUrl": callback_url}
+        )
+
+    def get_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self.request(
+            "GET", f"/notifications/subscription/{require_id(subscription_id, 'subscription id')}"
+        )
+
+    def delete_subscription(self, subscription_id: str) -> dict[str, Any]:
+        path = f"/notifications/subscription/{require_id(subscription_id, 'subscription id')}"
+        return self.request("DELETE", path)
+
+
+def _target(group: str | None, user: str | None) -> dict[str, str]:
+    if bool(group) == bool(user):
+        raise ValueError("transfer to exactly one of a group or a user")
+    return {"group": require_id(group, "group id")} if group else {"user": require_id(user, "user id")}
+
+
+def _sales_message(response: requests.Response) -> tuple[str, str | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}", None
+    if isinstance(body, dict):
+        return str(body.get("message") or f"HTTP {response.status_code}"), body.get("code")
+    return f"HTTP {response.status_code}", None
+
+
+__all__ = ["SalesClient", "SalesError"]

@@ -1,0 +1,76 @@
+"""One family of typed errors for everything that can go wrong talking to Sales.
+
+Messages name the method and path, never the URL with its query string: the
+API key travels there, and exception texts end up in logs.
+"""
+
+from __future__ import annotations
+
+
+class SalesError(Exception):
+    """Sales refused or could not answer. ``status``, ``code`` and ``message`` are Sales' own when it sent them."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class InvalidId(SalesError, ValueError):
+    """An id that is not a 24-character lowercase hex ObjectId; refused before any request."""
+
+
+class InvalidInput(SalesError):
+    """400/422: Sales rejected what we sent; its message says why."""
+
+
+class Unauthorized(SalesError):
+    """401: the key is unknown, refreshed or the App disabled."""
+
+
+class Forbidden(SalesError):
+    """403: the key lacks the scope this call needs."""
+
+
+class NotFound(SalesError):
+    """404: no such prospect, group, subscription..."""
+
+
+class Conflict(SalesError):
+    """409: an ``as-user`` call without a user configured on the integration."""
+
+
+class RateLimited(SalesError):
+    """429 even after waiting for the window to reset."""
+
+
+class Unavailable(SalesError):
+    """5xx, a connection failure or a timeout."""
+
+
+class Timeout(Unavailable):
+    """Sales did not answer in time."""
+
+
+class RedirectRefused(SalesError):
+    """Sales answered with a redirect; following it could send the key to another host."""
+
+
+_BY_STATUS: dict[int, type[SalesError]] = {
+    400: InvalidInput,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidInput,
+    429: RateLimited,
+}
+
+
+def error_for_status(status: int) -> type[SalesError]:
+    if status >= 500:
+        return Unavailable
+    if 300 <= status < 400:
+        return RedirectRefused
+    return _BY_STATUS.get(status, SalesError)
