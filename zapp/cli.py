@@ -108,8 +108,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(worker_command)
     from .demo import demo_command
+    from .sandbox.command import sandbox_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(sandbox_command)
 
 
 def _create_app():
@@ -130,8 +132,10 @@ cli = FlaskGroup(
 
 def _add_standalone_commands() -> None:
     from .demo import demo_command
+    from .sandbox.command import sandbox_command
 
     cli.add_command(demo_command)
+    cli.add_command(sandbox_command)
 
 
 _add_standalone_commands()

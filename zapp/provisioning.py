@@ -115,6 +115,7 @@ class Provisioner:
     # -- steps -------------------------------------------------------------------
 
     def _prepare(self, public_id: str) -> _Target | None:
+        self._vault.index_key()  # load it outside the transaction below (SQLite allows one writer)
         with self._database.transaction() as session:
             instance = session.scalars(
                 select(Instance).where(Instance.public_id == public_id).with_for_update()

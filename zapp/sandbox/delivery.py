@@ -1,0 +1,116 @@
+"""Webhook delivery with Sales' policy: success below 400, up to 20 attempts with backoff.
+
+Events are queued and delivered by one background thread, so API calls never
+wait on a subscriber. Every attempt is recorded for ``/_sandbox/deliveries``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+import uuid
+from typing import Any
+
+import requests
+
+from .data import iso
+from .state import Account, SandboxState
+
+MAX_ATTEMPTS = 20
+TIMEOUT_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def _summary(prospect: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "firstName", "lastName", "groupId", "status", "phones", "emails", "created", "updatedAt")
+    return {key: prospect.get(key) for key in keys}
+
+
+class Deliverer:
+    def __init__(self, state: SandboxState, backoff: float) -> None:
+        self._state = state
+        self._backoff = backoff
+        self._queue: list[tuple[float, int, dict[str, Any]]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._session = requests.Session()
+        self._thread = threading.Thread(target=self._run, name="sandbox-delivery", daemon=True)
+        self._thread.start()
+
+    def notify(self, account: Account, topic: str, kind: str, prospect: dict, **extra: Any) -> None:
+        """Queue one delivery per active subscription whose group covers the prospect and topic."""
+        now = time.time()
+        for subscription in list(self._state.subscriptions.values()):
+            if not subscription["active"] or topic not in subscription["topics"]:
+                continue
+            if subscription["accountId"] != account.info["id"]:
+                continue
+            if not account.covers(prospect["groupId"], subscription["groupId"]):
+                continue
+            envelope = {
+                "subscriptionId": subscription["id"],
+                "topic": topic,
+                "type": kind,
+                "received": iso(now),
+                "prospect": [_summary(prospect)],
+                "updatedAt": prospect.get("updatedAt") or iso(now),
+                "operationId": uuid.uuid4().hex,
+            }
+            if topic == "prospects":
+                envelope.update(whatsAppDueAt=iso(now + 86400), facebookDueAt=iso(now + 86400),
+                                updates=extra.get("updates") or [])  # fmt: skip
+            if topic == "interactions" and extra.get("interaction"):
+                envelope["interaction"] = extra["interaction"]
+            self._push(now, {"url": subscription["callbackUrl"], "envelope": envelope, "attempt": 0})
+
+    def _push(self, when: float, job: dict[str, Any]) -> None:
+        with self._wake:
+            heapq.heappush(self._queue, (when, next(self._order), job))
+            self._wake.notify()
+
+    def pending(self) -> int:
+        with self._wake:
+            return len(self._queue)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopped and (not self._queue or self._queue[0][0] > time.time()):
+                    timeout = self._queue[0][0] - time.time() if self._queue else None
+                    self._wake.wait(timeout)
+                if self._stopped:
+                    return
+                _when, _n, job = heapq.heappop(self._queue)
+            self._attempt(job)
+
+    def _attempt(self, job: dict[str, Any]) -> None:
+        job["attempt"] += 1
+        envelope = {**job["envelope"], "attempts": job["attempt"], "sent": iso(time.time())}
+        status, error = None, None
+        try:
+            response = self._session.post(
+                job["url"], json=envelope, timeout=TIMEOUT_SECONDS, allow_redirects=False
+            )
+            status = response.status_code
+        except requests.RequestException as failure:
+            error = type(failure).__name__
+        ok = status is not None and status < 400
+        with self._state.lock:
+            self._state.deliveries.append({
+                "subscriptionId": envelope["subscriptionId"], "operationId": envelope["operationId"],
+                "topic": envelope["topic"], "type": envelope["type"], "url": job["url"],
+                "attempt": job["attempt"], "status": status, "error": error, "ok": ok, "at": envelope["sent"],
+            })  # fmt: skip
+        if not ok and job["attempt"] < MAX_ATTEMPTS:
+            delay = min(self._backoff * (2 ** (job["attempt"] - 1)), MAX_BACKOFF_SECONDS)
+            self._push(time.time() + delay, job)
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+        self._thread.join(timeout=5)
+        self._session.close()
