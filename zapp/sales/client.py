@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .budget import MemoryBudget, RateBudget, parse_reset
@@ -158,9 +159,11 @@ class SalesClient:
                 timeout=self._timeout,
                 allow_redirects=False,
             )
-        except requests.Timeout:
-            raise Timeout(f"{method} {path}: Sales did not answer within {self._timeout[1]:g} s") from None
         except requests.RequestException as error:
+            if _timed_out(error):
+                raise Timeout(
+                    f"{method} {path}: Sales did not answer within {self._timeout[1]:g} s"
+                ) from None
             reason = type(error).__name__
             raise Unavailable(f"{method} {path}: could not reach Sales ({reason})") from None
 
@@ -369,6 +372,14 @@ class SalesClient:
     def delete_subscription(self, subscription_id: str) -> dict[str, Any]:
         path = f"/notifications/subscription/{require_id(subscription_id, 'subscription id')}"
         return self.request("DELETE", path)
+
+
+def _timed_out(error: requests.RequestException) -> bool:
+    """requests reports a read timeout after exhausted retries as a ConnectionError; look inside."""
+    if isinstance(error, requests.Timeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, ReadTimeoutError | ConnectTimeoutError)
 
 
 def _target(group: str | None, user: str | None) -> dict[str, str]:

@@ -35,7 +35,9 @@ class SandboxOptions:
     app_id: str = field(default_factory=lambda: os.environ.get("ZAPP_APP_ID", "zapp-demo"))
     app_secret: str = field(default_factory=lambda: _first(os.environ.get("ZAPP_APP_SECRET")))
     signing_key: str = field(default_factory=lambda: _first(os.environ.get("ZAPP_SIGNING_KEY")))
+    window_seconds: float = 60.0
     delivery_backoff: float = 2.0
+    delivery_max_backoff: float = 300.0
     progress: Callable[[int], None] | None = None
 
     def __post_init__(self) -> None:
@@ -50,9 +52,11 @@ class Sandbox:
 
     def __init__(self, options: SandboxOptions) -> None:
         self.options = options
-        self.state = SandboxState(options.seed, options.rate_limit, options.reset_style)
+        self.state = SandboxState(
+            options.seed, options.rate_limit, options.reset_style, options.window_seconds
+        )
         self.driver = LifecycleDriver(options.app_id, options.app_secret)
-        self.delivery = Deliverer(self.state, options.delivery_backoff)
+        self.delivery = Deliverer(self.state, options.delivery_backoff, options.delivery_max_backoff)
         self._lock = threading.Lock()
         self._spare: Account | None = self._make_account(options.seed, options.progress)
 

@@ -29,9 +29,10 @@ def _summary(prospect: dict[str, Any]) -> dict[str, Any]:
 
 
 class Deliverer:
-    def __init__(self, state: SandboxState, backoff: float) -> None:
+    def __init__(self, state: SandboxState, backoff: float, max_backoff: float = MAX_BACKOFF_SECONDS) -> None:
         self._state = state
         self._backoff = backoff
+        self._max_backoff = max_backoff
         self._queue: list[tuple[float, int, dict[str, Any]]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
@@ -105,7 +106,7 @@ class Deliverer:
                 "attempt": job["attempt"], "status": status, "error": error, "ok": ok, "at": envelope["sent"],
             })  # fmt: skip
         if not ok and job["attempt"] < MAX_ATTEMPTS:
-            delay = min(self._backoff * (2 ** (job["attempt"] - 1)), MAX_BACKOFF_SECONDS)
+            delay = min(self._backoff * (2 ** (job["attempt"] - 1)), self._max_backoff)
             self._push(time.time() + delay, job)
 
     def stop(self) -> None:

@@ -106,7 +106,10 @@ class Account:
 
 
 class SandboxState:
-    def __init__(self, rng_seed: int, rate_limit: int, reset_style: str) -> None:
+    def __init__(
+        self, rng_seed: int, rate_limit: int, reset_style: str, window_seconds: float = WINDOW_SECONDS
+    ) -> None:
+        self.window_seconds = window_seconds
         self.lock = threading.RLock()
         self.rng = random.Random(rng_seed)
         self.accounts: dict[str, Account] = {}
@@ -158,7 +161,7 @@ class SandboxState:
         """Count one API call for ``key``: whether it may be served, and the three headers."""
         with self.lock:
             window = self.windows[key]
-            if now >= window.started + WINDOW_SECONDS:
+            if now >= window.started + self.window_seconds:
                 window.started, window.served = now, 0
             limit = self.limit()
             allowed = window.served < limit and now >= self.faults.storm_until
@@ -168,9 +171,9 @@ class SandboxState:
                 self.stats.max_in_window[key] = max(self.stats.max_in_window[key], window.served)
             else:
                 self.stats.rate_limited += 1
-            reset_at = window.started + WINDOW_SECONDS
+            reset_at = window.started + self.window_seconds
             if now < self.faults.storm_until:
-                reset_at = max(reset_at, self.faults.storm_until)
+                reset_at = self.faults.storm_until  # a storm says when it ends
             reset = (
                 str(int(reset_at + 0.999))
                 if self.reset_style == "epoch"
