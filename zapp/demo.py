@@ -106,8 +106,13 @@ def _wait_for_subscription(sandbox: str, processes: Processes, seconds: float = 
     raise click.ClickException("the worker did not subscribe to the sandbox's events; see the worker's log")
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def _running(processes: Processes) -> Iterator[Processes]:
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the children on SIGTERM too, not only on Ctrl-C
     try:
         yield processes
     except KeyboardInterrupt:

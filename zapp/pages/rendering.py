@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, g, render_template, request
+from flask import Response, g, jsonify, render_template, request
 
-from ..errors import error_response
+from ..errors import error_body
 from ..i18n import negotiate_language, translate
 from .headers import csp_nonce
 from .refusals import PageRefusal

@@ -21,7 +21,7 @@ class ReportQuerySchema(Schema):
     group = fields.String(
         required=True, metadata={"description": "the selected group: finds the installation"}
     )
-    parentGroup = fields.String(metadata={"description": "the viewing user's group"})  # noqa: N815
+    parentGroup = fields.String(metadata={"description": "the viewing user's group"})
     range = fields.String(
         metadata={"description": "last-month, this-month, yesterday, today, last30, last7, custom"}
     )
@@ -67,4 +67,38 @@ class ManifestFieldsSchema(Schema):
 class ManifestSchema(Schema):
     reports = fields.List(fields.Nested(ManifestReportSchema), required=True)
     buttons = fields.List(fields.Nested(ManifestButtonSchema), required=True)
-    fields = fields.Nested(ManifestFieldsSchema, required=True)
+    # "fields" would shadow Schema.fields, so the attribute has another name.
+    custom_fields = fields.Nested(ManifestFieldsSchema, required=True, data_key="fields")
+
+
+class AttachmentSchema(Schema):
+    type = fields.String(allow_none=True)
+    url = fields.String(required=True, metadata={"description": "http(s) only; anything else is dropped"})
+
+
+class TimelineEntrySchema(Schema):
+    id = fields.String(allow_none=True)
+    createdAt = fields.String(allow_none=True)
+    via = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    proactive = fields.Boolean()
+    text = fields.String()
+    agent = fields.String()
+    attachment = fields.Nested(AttachmentSchema, allow_none=True)
+
+
+class ContactSchema(Schema):
+    id = fields.String(allow_none=True)
+    name = fields.String()
+    firstName = fields.String()
+    lastName = fields.String()
+    phones = fields.List(fields.String())
+    emails = fields.List(fields.String())
+    status = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+
+
+class TimelineSchema(Schema):
+    prospect = fields.Nested(ContactSchema, required=True)
+    interactions = fields.List(fields.Nested(TimelineEntrySchema), required=True)
+    truncated = fields.Boolean(required=True, metadata={"description": "more interactions than shown"})
