@@ -198,14 +198,7 @@ class SalesClient:
         **filters: Any,
     ) -> Iterator[dict[str, Any]]:
         """Every prospect created in the range, once, whatever its length."""
-        return iter_windowed(
-            lambda query: self.request("GET", "/prospects", params=query),
-            created_after,
-            created_before,
-            params=filters,
-            resume_from=resume_from,
-            on_page=on_page,
-        )
+        return self._iter_list("/prospects", created_after, created_before, resume_from, on_page, filters)
 
     def iter_interactions(
         self,
@@ -217,8 +210,13 @@ class SalesClient:
         **filters: Any,
     ) -> Iterator[dict[str, Any]]:
         """Every interaction created in the range, once, whatever its length."""
+        return self._iter_list(
+            "/prospects/interactions", created_after, created_before, resume_from, on_page, filters
+        )
+
+    def _iter_list(self, path, created_after, created_before, resume_from, on_page, filters):
         return iter_windowed(
-            lambda query: self.request("GET", "/prospects/interactions", params=query),
+            lambda query: self.request("GET", path, params=query),
             created_after,
             created_before,
             params=filters,
