@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
@@ -24,38 +25,32 @@ class Zapp:
     lifecycle: LifecycleService
     provisioner: Provisioner
     jobs: Jobs
-    budget: object
-
-    def sales_client(self, api_key: str, key_index: str) -> SalesClient:
-        """A Sales client for one instance's key; its rate-limit budget is shared by every process."""
-        return SalesClient(
-            api_key,
-            base_url=self.config.sales_api_url,
-            budget=self.budget,
-            budget_key=key_index,
-        )
+    sales_client: Callable[[str, str], SalesClient]
+    """Build a Sales client for (API key, its blind index); its budget is shared by every process."""
 
 
 def build_services(config: Config, instance_path: str) -> Zapp:
     database = Database(config.database_url)
     vault = Vault(config.encryption_keys, database)
-    lifecycle = LifecycleService(database, vault)
     budget = build_budget(config.redis_url, database)
-    services: Zapp
-    provisioner = Provisioner(config, database, vault, lambda key, index: services.sales_client(key, index))
+
+    def sales_client(api_key: str, key_index: str) -> SalesClient:
+        return SalesClient(api_key, base_url=config.sales_api_url, budget=budget, budget_key=key_index)
+
+    lifecycle = LifecycleService(database, vault)
+    provisioner = Provisioner(config, database, vault, sales_client)
     jobs = Jobs(build_queue(config, instance_path), provisioner)
     lifecycle.subscribe(jobs.on_lifecycle)
     lifecycle.before_delete(provisioner.deactivate_subscriptions)
-    services = Zapp(
+    return Zapp(
         config=config,
         database=database,
         vault=vault,
         lifecycle=lifecycle,
         provisioner=provisioner,
         jobs=jobs,
-        budget=budget,
+        sales_client=sales_client,
     )
-    return services
 
 
 def services(app: Flask) -> Zapp:
