@@ -82,7 +82,8 @@ def test_sales_down_delays_provisioning_but_never_fails_the_install(
     wait_until(
         lambda: _our_subscriptions(sandbox, server.url), seconds=60, message="the retried provisioning"
     )
-    assert _instance(app).provisioning_error is None
+    instance = wait_until(lambda: (i := _instance(app)).provisioned_at and i, message="the recorded provisioning")
+    assert instance.provisioning_error is None
 
 
 @pytest.mark.parametrize("storage", ["sqlite", "redis"])
