@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import psycopg
-import pytest
+from cryptography.fernet import Fernet
 
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests import conftest
 from zapp import create_app
 
 
@@ -37,19 +37,29 @@ def test_unknown_page_for_a_person_is_a_short_html_page(client):
     assert b"<h1>404</h1>" in response.data
 
 
-def test_a_database_restart_costs_no_failed_request(app, client, creds, install):
+def test_a_database_restart_costs_no_failed_request(postgres_database):
     """Connections killed under the pool (as a restart does) are replaced by pre-ping, not surfaced."""
-    database = app.extensions["zapp"].database
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("connection termination is a PostgreSQL server feature")
-    key = install()
-    assert client.get(f"/lifecycle/settings?api-key={key}", headers=creds).status_code == 200
-    name = database.engine.url.database
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+    conftest._truncate_all(postgres_database)
+    env = {
+        "ZAPP_MODE": "test",
+        "ZAPP_DATABASE_URL": postgres_database,
+        "ZAPP_APP_ID": conftest.APP_ID,
+        "ZAPP_APP_SECRET": conftest.APP_SECRET,
+        "ZAPP_SIGNING_KEY": conftest.SIGNING_KEY,
+        "ZAPP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    app = create_app(env)
+    client = app.test_client()
+    creds = {"X-App-Id": conftest.APP_ID, "X-App-Secret": conftest.APP_SECRET}
+    client.post("/lifecycle/install", json={"integration": {"apiKey": "restart-key"}}, headers=creds)
+    assert client.get("/lifecycle/settings?api-key=restart-key", headers=creds).status_code == 200
+    with psycopg.connect(conftest.POSTGRES_ADMIN_URL, autocommit=True) as admin:
         killed = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (app.extensions["zapp"].database.engine.url.database,),
         ).fetchone()[0]
     assert killed >= 1
     for _ in range(3):
-        assert client.get(f"/lifecycle/settings?api-key={key}", headers=creds).status_code == 200
+        assert client.get("/lifecycle/settings?api-key=restart-key", headers=creds).status_code == 200
+    app.extensions["zapp"].database.dispose()

@@ -14,3 +14,6 @@ logger_class = "zapp.logs.RedactingGunicornLogger"
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+# gunicorn 27's control socket defaults to one path per user; several servers on one machine
+# (tests, the demo) would fight over it, and zapp does not use it.
+control_socket_disable = True
