@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from threading import Lock
 
 from flask import Flask
 
@@ -29,13 +32,43 @@ class Zapp:
     """Build a Sales client for (API key, its blind index); its budget is shared by every process."""
 
 
+class SalesClients:
+    """One client (one HTTP session, its pooled connections) per instance key, for as long as it is used.
+
+    Bounded, least recently used first out; a refreshed key gets a new client, the old one is closed.
+    """
+
+    def __init__(self, make: Callable[[str, str], SalesClient], size: int = 256) -> None:
+        self._make = make
+        self._size = size
+        self._clients: OrderedDict[str, tuple[str, SalesClient]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, api_key: str, key_index: str) -> SalesClient:
+        with self._lock:
+            cached = self._clients.pop(key_index, None)
+            if cached is not None and hmac.compare_digest(cached[0], api_key):
+                self._clients[key_index] = cached
+                return cached[1]
+            if cached is not None:
+                cached[1].close()
+            client = self._make(api_key, key_index)
+            self._clients[key_index] = (api_key, client)
+            while len(self._clients) > self._size:
+                _index, (_key, oldest) = self._clients.popitem(last=False)
+                oldest.close()
+            return client
+
+
 def build_services(config: Config, instance_path: str) -> Zapp:
     database = Database(config.database_url)
     vault = Vault(config.encryption_keys, database)
     budget = build_budget(config.redis_url, database)
 
-    def sales_client(api_key: str, key_index: str) -> SalesClient:
-        return SalesClient(api_key, base_url=config.sales_api_url, budget=budget, budget_key=key_index)
+    clients = SalesClients(lambda key, index: SalesClient(
+        key, base_url=config.sales_api_url, budget=budget, budget_key=index
+    ))  # fmt: skip
+    sales_client = clients.get
 
     lifecycle = LifecycleService(database, vault)
     provisioner = Provisioner(config, database, vault, sales_client)
