@@ -78,10 +78,11 @@ def register_extensions(app: Flask, config: Config) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import lifecycle, ops
+    from . import lifecycle, ops, pages
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(lifecycle.bp)
+    app.register_blueprint(pages.bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -108,10 +108,12 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(worker_command)
     from .demo import demo_command
+    from .pages.manifest import manifest_command
     from .sandbox.command import sandbox_command
 
     app.cli.add_command(demo_command)
     app.cli.add_command(sandbox_command)
+    app.cli.add_command(manifest_command)
 
 
 def _create_app():

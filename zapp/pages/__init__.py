@@ -1,0 +1,14 @@
+"""What Sales frames: toolbar dialogs, reports, and the manifest that declares them.
+
+- ``signing``: the ``signature`` check, on the raw request target.
+- ``instances``: the installation a page belongs to, from its ``group``.
+- ``context``: short-lived tokens for a page's follow-up calls; ``require_context``.
+- ``extension_points``: ``@dialog`` / ``@report`` define, check and declare a page.
+- ``headers``, ``rendering``: framing policy, CSP nonce, localized templates.
+- ``manifest``: ``/manifest.json`` and ``zapp manifest``, built from the registry.
+"""
+
+from . import dialogs, manifest
+from .blueprint import bp
+
+__all__ = ["bp", "dialogs", "manifest"]

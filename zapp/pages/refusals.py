@@ -1,0 +1,86 @@
+"""Every way a framed page or one of its follow-up calls is refused.
+
+Each refusal carries an English message id (marked for extraction) that is
+localized when the answer is rendered, in the page's language. The messages
+are short on purpose: a refused page says what the person can do, never why
+a check failed (that goes to the log, without secrets).
+"""
+
+from __future__ import annotations
+
+from ..i18n import N_
+
+
+class PageRefusal(Exception):
+    """A refusal with a status, a stable code and a message id to localize."""
+
+    status = 400
+    code = "bad_request"
+    message = N_("This page could not be opened. Open it again from Zenvia Sales.")
+    template = "pages/error.html"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+
+
+class BadSignature(PageRefusal):
+    status, code = 403, "bad_signature"
+    message = N_("This page could not be opened. Open it again from Zenvia Sales.")
+
+
+class BadParameters(PageRefusal):
+    """A signed URL that names something twice, not at all, or malformed: Sales never sends one."""
+
+    status, code = 400, "bad_parameters"
+    message = N_("This link is incomplete or damaged. Open the page again from Zenvia Sales.")
+
+
+class UnknownInstance(PageRefusal):
+    status, code = 404, "unknown_instance"
+    message = N_("This App is not installed for this group.")
+
+
+class InstanceDisabled(PageRefusal):
+    status, code = 403, "instance_disabled"
+    message = N_(
+        "This App is disabled for your account. An administrator can enable it again in Zenvia Sales."
+    )
+    template = "pages/disabled.html"
+
+
+class ContextMissing(PageRefusal):
+    status, code = 401, "context_missing"
+    message = N_("This page has expired. Close it and open it again from Zenvia Sales.")
+
+
+class ContextMismatch(PageRefusal):
+    """A valid token used for another page, prospect or instance than the one it was issued for."""
+
+    status, code = 403, "context_mismatch"
+    message = N_("This action does not belong to the page it came from. Open the page again.")
+
+
+class ForeignProspect(PageRefusal):
+    status, code = 403, "foreign_prospect"
+    message = N_("This contact is outside the groups this App covers.")
+
+
+class ProspectNotFound(PageRefusal):
+    status, code = 404, "prospect_not_found"
+    message = N_("This contact no longer exists in Zenvia Sales.")
+
+
+class UnsupportedBody(PageRefusal):
+    status, code = 415, "unsupported_media_type"
+    message = N_("Send the request as JSON (or multipart for files).")
+
+
+class SalesRefused(PageRefusal):
+    status, code = 502, "sales_refused"
+    message = N_("Zenvia Sales refused the request. Ask an administrator to check the App's installation.")
+
+
+class SalesUnavailable(PageRefusal):
+    status, code = 503, "sales_unavailable"
+    message = N_("Zenvia Sales is not answering right now. Try again in a moment.")

@@ -1,0 +1,61 @@
+"""Rendering framed pages and their refusals, localized (en, es, pt).
+
+Templates get ``_`` bound to the page's language, the CSP nonce, and
+``page_data``: what the page's script needs (the context token, URLs,
+localized strings), written with ``|tojson`` into a JSON data block. Jinja's
+autoescaping is on for every ``.html`` template, and nothing from Sales is
+ever marked safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Response, g, jsonify, render_template, request
+
+from ..errors import error_body
+from ..i18n import negotiate_language, translate
+from .headers import csp_nonce
+from .refusals import PageRefusal
+
+log = logging.getLogger(__name__)
+
+
+def language_from_url(fallback: str | None = None) -> str:
+    """``lang`` from the URL (one of en/es/pt), else ``fallback`` (the installation's), else English.
+
+    Read before the signature is checked too: it only chooses among our own
+    catalogs, so it cannot carry anything into the page.
+    """
+    values = request.args.getlist("lang")
+    return negotiate_language(values[0] if len(values) == 1 and values[0] else fallback)
+
+
+def render_page(template: str, language: str, *, status: int = 200, **context: Any) -> Response:
+    """A framed page in ``language``; the pages blueprint adds its framing and CSP headers."""
+    g.page_language = language
+    html = render_template(
+        template,
+        _=lambda message: translate(language, message),
+        page_language=language,
+        csp_nonce=csp_nonce(),
+        **context,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def render_refusal(refusal: PageRefusal) -> Response:
+    """A refusal as JSON for follow-up calls (and clients asking for JSON), a short page for people."""
+    language = g.get("page_language") or language_from_url()
+    log.info("page refused: %s (%s)", refusal.code, refusal.detail or "-")
+    message = translate(language, refusal.message)
+    if g.get("zapp_json") or _prefers_json():
+        response = jsonify(error_body(refusal.status, message, refusal.code))
+        response.status_code = refusal.status
+        return response
+    return render_page(refusal.template, language, status=refusal.status, message=message)
+
+
+def _prefers_json() -> bool:
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"

@@ -1,0 +1,53 @@
+"""Calling Sales from a page's follow-up: the installation's key, and Sales' errors as page refusals."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from flask import current_app
+
+from ..sales import SalesClient
+from ..sales.errors import InvalidId, NotFound, RateLimited, SalesError, Unavailable
+from ..vault import VaultError
+from .instances import ResolvedInstance
+from .refusals import BadParameters, PageRefusal, SalesRefused, SalesUnavailable, UnknownInstance
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def sales_client_for(
+    instance: ResolvedInstance, *, not_found: type[PageRefusal] = UnknownInstance
+) -> Iterator[SalesClient]:
+    """The Sales client of ``instance``'s key (shared per key by the app: never closed here).
+
+    A ``SalesError`` raised inside becomes a refusal: ``not_found`` for 404,
+    503 when Sales is down or rate limiting, 502 when it refuses.
+    """
+    zapp = current_app.extensions["zapp"]
+    if instance.key_ciphertext is None or instance.key_index is None:
+        raise UnknownInstance("the installation has no key")
+    try:
+        api_key = zapp.vault.decrypt(instance.key_ciphertext)
+    except VaultError:
+        log.error(
+            "installation %s: its key cannot be decrypted with ZAPP_ENCRYPTION_KEYS", instance.public_id
+        )
+        raise SalesUnavailable("key not decryptable") from None
+    try:
+        yield zapp.sales_client(api_key, instance.key_index)
+    except SalesError as error:
+        raise _refusal_for(error, instance, not_found) from None
+
+
+def _refusal_for(error: SalesError, instance: ResolvedInstance, not_found: type[PageRefusal]) -> PageRefusal:
+    if isinstance(error, NotFound):
+        return not_found("Sales answered 404")
+    if isinstance(error, InvalidId):
+        return BadParameters(str(error))
+    log.warning("installation %s: Sales call failed: %s", instance.public_id, error)
+    if isinstance(error, Unavailable | RateLimited):
+        return SalesUnavailable(type(error).__name__)
+    return SalesRefused(f"Sales answered {error.status}")
