@@ -54,7 +54,9 @@ def test_generated_urls_changed_by_one_character_are_refused(client, installed, 
     signed = sign(timeline_target(installed.group) + (f"&{extra}" if extra else ""))
     path, _, query = signed.partition("?")
     changed = one_character_changes(data.draw, query)
-    assume(changed != query and "#" not in changed)
+    # A browser never sends "#" on; Flask's test client silently drops tabs and line breaks
+    # (urlsplit does), so with those the request that arrives is not the changed one.
+    assume(changed != query and not any(character in changed for character in "#\t\r\n"))
     assert client.get(f"{path}?{changed}").status_code in (403, 400)
 
 

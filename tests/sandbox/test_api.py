@@ -226,3 +226,11 @@ def test_ids_encode_their_creation_second(sandbox, account):
     for prospect in list(data.prospects.values())[:50]:
         created = datetime.fromisoformat(prospect["created"].replace("Z", "+00:00"))
         assert int(prospect["id"][:8], 16) == int(created.timestamp())
+
+
+def test_unknown_paths_are_json_404_and_wrong_methods_405(sandbox):
+    for path in ("/favicon.ico", "/api/v1/nothing-here"):
+        response = requests.get(sandbox.base_url + path, timeout=5)
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+    assert requests.delete(sandbox.api_url + "/integration", timeout=5).status_code == 405

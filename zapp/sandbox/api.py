@@ -613,12 +613,12 @@ def delete_subscription(subscription_id: str):
 
 
 @bp.app_errorhandler(404)
-def _not_found(_error):
+def _not_found(_exception):
     if request.path.startswith("/api/"):
         return _error(404, "No such endpoint", "not_found")
     return _error(404, "Not found", "not_found")
 
 
 @bp.app_errorhandler(405)
-def _method_not_allowed(_error):
+def _method_not_allowed(_exception):
     return _error(405, "Method not allowed", "method_not_allowed")
