@@ -86,10 +86,6 @@ class Database:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def lock_rows_supported(self) -> bool:
-        """``SELECT ... FOR UPDATE`` is meaningful everywhere but SQLite (which locks the file)."""
-        return not is_sqlite(self.engine)
-
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
+from .errors import error_body
 from .openapi import build_spec, documented
 from .schemas import HealthSchema
 
@@ -32,8 +33,9 @@ def readyz():
         current_app.extensions["zapp"].database.ping()
     except SQLAlchemyError:
         log.warning("readiness check failed: database unreachable", exc_info=True)
-        body = {"error": {"code": "unavailable", "message": "The database is unreachable."}}
-        return jsonify(body), 503
+        return jsonify(
+            error_body(503, "The database is unreachable; check ZAPP_DATABASE_URL and the server.")
+        ), 503
     return jsonify(HealthSchema().dump({"status": "ready"}))
 
 

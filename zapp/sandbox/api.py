@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from . import rules
-from .data import agent_summary, iso, make_interaction
+from .data import ARCHIVING_REASONS, agent_summary, iso, make_interaction
 from .state import Account, Integration, SandboxState
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/api/v1")
@@ -428,16 +428,12 @@ def transfer_targets():
 
 @api("/as-user/archiving-reasons", "integration:act-as-user")
 def archiving_reasons():
-    from .data import ARCHIVING_REASONS
-
     _require_user()
     return jsonify([{"reason": reason, "name": name} for reason, name in ARCHIVING_REASONS])
 
 
 @api("/prospect/<prospect_id>/as-user/archive", "integration:act-as-user", methods=("POST",))
 def archive(prospect_id: str):
-    from .data import ARCHIVING_REASONS
-
     _require_user()
     prospect = _visible_prospect(prospect_id)
     body = _body()
