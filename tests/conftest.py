@@ -102,7 +102,7 @@ def encryption_keys() -> list[str]:
 
 
 @pytest.fixture
-def app_env(database_url, encryption_keys) -> dict[str, str]:
+def app_env(database_url, encryption_keys, tmp_path) -> dict[str, str]:
     """The environment a test app (or a live server) is configured from."""
     return {
         "ZAPP_MODE": "test",
@@ -112,6 +112,8 @@ def app_env(database_url, encryption_keys) -> dict[str, str]:
         "ZAPP_SIGNING_KEY": SIGNING_KEY,
         "ZAPP_ENCRYPTION_KEYS": ",".join(encryption_keys),
         "ZAPP_PUBLIC_URL": "http://zapp.test",
+        # A queue per test: jobs left by one test (retrying against its stopped sandbox) stay there.
+        "ZAPP_JOBS_PATH": str(tmp_path / "jobs.db"),
         "ZAPP_LOG_FORMAT": "json",
         "ZAPP_LOG_LEVEL": "INFO",
     }

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import APP_ID, APP_SECRET, free_port, wait_until
+from zapp import create_app
 from zapp.models import Instance, InstanceGroup, Subscription
 
 CREDS = {"X-App-Id": APP_ID, "X-App-Secret": APP_SECRET}
@@ -82,7 +87,9 @@ def test_sales_down_delays_provisioning_but_never_fails_the_install(
     wait_until(
         lambda: _our_subscriptions(sandbox, server.url), seconds=60, message="the retried provisioning"
     )
-    instance = wait_until(lambda: (i := _instance(app)).provisioned_at and i, message="the recorded provisioning")
+    instance = wait_until(
+        lambda: (i := _instance(app)).provisioned_at and i, message="the recorded provisioning"
+    )
     assert instance.provisioning_error is None
 
 
@@ -100,3 +107,82 @@ def test_reconcile_requeues_instances_whose_provisioning_lags(app, sandbox):
     zapp = app.extensions["zapp"]
     result = zapp.lifecycle.install(installed["apiKey"], True)
     assert zapp.provisioner.instances_behind() == [result.public_id]
+
+
+def test_a_lock_left_by_a_killed_worker_does_not_strand_provisioning(
+    app, app_env, sandbox_factory, gunicorn_server, zapp_worker
+):
+    """huey's task locks never expire, so provisioning takes none: one left behind changes nothing."""
+    port = free_port()
+    sandbox = sandbox_factory(app_url=f"http://127.0.0.1:{port}")
+    env = {"ZAPP_SALES_API_URL": sandbox.api_url, "ZAPP_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    server = gunicorn_server(env, port=port)
+    requests.post(f"{sandbox.base_url}/_sandbox/install", json={"actAsUser": True}, timeout=30)
+    public_id = _instance(app).public_id
+    # What an older worker, killed mid-provisioning, would have left: the lock, held by nobody.
+    queue = app.extensions["zapp"].jobs.queue
+    queue.lock_task(f"provision-{public_id}").__enter__()
+    assert queue.is_locked(f"provision-{public_id}")
+    zapp_worker(env)
+    wait_until(lambda: _our_subscriptions(sandbox, server.url), message="provisioning despite the old lock")
+    wait_until(lambda: _instance(app).provisioned_at, message="the provisioning recorded")
+
+
+def test_two_provisioning_runs_at_once_leave_one_subscription(app, app_env, sandbox_factory):
+    port = free_port()
+    sandbox = sandbox_factory(app_url=None)
+    application = create_app(
+        {**app_env, "ZAPP_SALES_API_URL": sandbox.api_url, "ZAPP_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    )
+    zapp = application.extensions["zapp"]
+    account = sandbox.create_account()
+    public_id = zapp.lifecycle.install(account["apiKey"], True).public_id
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda _: zapp.provisioner.provision(public_id), range(2)))
+    active = [s for s in sandbox.state.subscriptions.values() if s["active"]]
+    assert len(active) == 1
+    with zapp.database.transaction() as session:
+        rows = session.scalars(select(Subscription).where(Subscription.active.is_(True))).all()
+    assert [row.sales_subscription_id for row in rows] == [active[0]["id"]]
+    zapp.database.dispose()
+
+
+def test_a_run_killed_mid_provisioning_holds_the_instance_only_until_its_lease_expires(
+    app_env, sandbox_factory
+):
+    sandbox = sandbox_factory(app_url=None)
+    application = create_app({**app_env, "ZAPP_SALES_API_URL": sandbox.api_url})
+    zapp = application.extensions["zapp"]
+    public_id = zapp.lifecycle.install(sandbox.create_account()["apiKey"], True).public_id
+    with zapp.database.transaction() as session:
+        instance = session.scalars(select(Instance).where(Instance.public_id == public_id)).one()
+        instance.provisioning_lease_until = time.time() + 60  # what a killed run leaves behind
+    assert zapp.provisioner.provision(public_id) is False
+    with zapp.database.transaction() as session:
+        session.scalars(select(Instance)).one().provisioning_lease_until = time.time() - 1
+    assert zapp.provisioner.provision(public_id) is True
+    with zapp.database.transaction() as session:
+        assert session.scalars(select(Instance)).one().provisioning_lease_until is None
+    zapp.database.dispose()
+
+
+def test_a_run_that_fails_unexpectedly_releases_its_lease_for_the_jobs_retry(app_env, sandbox_factory):
+    sandbox = sandbox_factory(app_url=None)
+    application = create_app({**app_env, "ZAPP_SALES_API_URL": sandbox.api_url})
+    zapp = application.extensions["zapp"]
+    public_id = zapp.lifecycle.install(sandbox.create_account()["apiKey"], True).public_id
+    engine = zapp.database.engine
+    with engine.begin() as connection:  # the database fails mid-run
+        connection.exec_driver_sql("ALTER TABLE subscriptions RENAME TO subscriptions_away")
+    try:
+        with pytest.raises(DBAPIError):
+            zapp.provisioner.provision(public_id)
+    finally:  # the test database outlives this test on PostgreSQL
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE subscriptions_away RENAME TO subscriptions")
+    with zapp.database.transaction() as session:
+        lease, provisioned = session.execute(
+            select(Instance.provisioning_lease_until, Instance.provisioned_at)
+        ).one()
+    assert lease is None and provisioned is None
+    zapp.database.dispose()

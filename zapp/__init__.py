@@ -78,11 +78,12 @@ def register_extensions(app: Flask, config: Config) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import lifecycle, ops, pages
+    from . import lifecycle, ops, pages, webhooks
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(lifecycle.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(webhooks.bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -14,6 +14,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from .db import alembic_config, downgrade_schema, upgrade_schema
 from .extensions import services
 from .jobs import run_worker
+from .sales.errors import SalesError
+from .store.history import ImportRefused, ImportStep
 from .vault import VaultError, generate_key
 
 
@@ -103,10 +105,45 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     run_worker(zapp.jobs.queue, threads, periodic=not no_periodic)
 
 
+@click.command("backfill")
+@click.option("--instance", "public_id", required=True, help="The installation's public id.")
+@click.option(
+    "--days",
+    type=click.IntRange(0, 365),
+    default=None,
+    help="Days of history to import [default: the installation's history setting].",
+)
+@with_appcontext
+def backfill_command(public_id: str, days: int | None) -> None:
+    """Import the last DAYS days of prospects and interactions; an interrupted import resumes."""
+    zapp = services(current_app)
+    totals: dict[str, int] = {}
+    try:
+        steps = zapp.history.steps(public_id, days=days, again=True)
+        with click.progressbar(
+            steps, label=f"importing {public_id}", show_pos=True, item_show_func=_describe_step
+        ) as bar:
+            for step in bar:
+                totals[step.kind] = step.imported
+    except ImportRefused as refusal:
+        raise click.ClickException(str(refusal)) from None
+    except SalesError as error:
+        raise click.ClickException(
+            f"The import stopped: {error}. Run the same command again to resume where it stopped."
+        ) from None
+    summary = ", ".join(f"{count} {kind}" for kind, count in totals.items()) or "nothing new"
+    click.echo(f"imported {summary} for {public_id}")
+
+
+def _describe_step(step: ImportStep | None) -> str | None:
+    return None if step is None else f"{step.kind}: {step.imported} imported"
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(backfill_command)
     from .demo import demo_command
     from .pages.manifest import manifest_command
     from .sandbox.command import sandbox_command

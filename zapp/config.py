@@ -41,6 +41,7 @@ class Config:
     public_url: str = ""
     frame_ancestors: tuple[str, ...] = DEFAULT_FRAME_ANCESTORS
     redis_url: str | None = None
+    jobs_path: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"
     generated: tuple[str, ...] = field(default=(), compare=False)
@@ -153,6 +154,7 @@ def load_config(env: Mapping[str, str] | None = None, *, instance_path: str) -> 
         public_url=(env.get("ZAPP_PUBLIC_URL") or "").rstrip("/"),
         frame_ancestors=_split_list(env.get("ZAPP_FRAME_ANCESTORS")) or DEFAULT_FRAME_ANCESTORS,
         redis_url=env.get("ZAPP_REDIS_URL") or None,
+        jobs_path=env.get("ZAPP_JOBS_PATH") or None,
         log_level=(env.get("ZAPP_LOG_LEVEL") or "INFO").upper(),
         log_format=(env.get("ZAPP_LOG_FORMAT") or "json").lower(),
         generated=generated_names,

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+READ_ONLY = "zapp_read_only"
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -50,7 +51,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - driver callback
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def build_engine(url: str, *, echo: bool = False) -> Engine:
@@ -80,6 +82,25 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """Yield a session inside one transaction: commit on success, roll back on error."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction for hot paths (page loads, webhook token lookups).
+
+        On SQLite it opens with a plain (deferred) ``BEGIN``: under WAL, readers
+        then run side by side instead of queueing for the write lock that
+        ``transaction`` takes up front.
+        """
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
+
+    @contextlib.contextmanager
+    def reading_session(self) -> Iterator[Session]:
+        """An ORM session over ``reading``: reports run for seconds and must not hold the write lock."""
+        with self.reading() as connection, Session(bind=connection) as session:
             yield session
 
     def ping(self) -> None:

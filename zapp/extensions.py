@@ -17,7 +17,11 @@ from .lifecycle.service import LifecycleService
 from .provisioning import Provisioner
 from .sales import SalesClient
 from .sales.budget import build_budget
+from .store.history import HistoryImporter
 from .vault import Vault
+from .webhooks.auto_reply import AutoReplier
+from .webhooks.inbox import Inbox
+from .webhooks.processing import EventProcessor
 
 
 @dataclass
@@ -28,6 +32,9 @@ class Zapp:
     lifecycle: LifecycleService
     provisioner: Provisioner
     jobs: Jobs
+    inbox: Inbox
+    events: EventProcessor
+    history: HistoryImporter
     sales_client: Callable[[str, str], SalesClient]
     """Build a Sales client for (API key, its blind index); its budget is shared by every process."""
 
@@ -72,7 +79,9 @@ def build_services(config: Config, instance_path: str) -> Zapp:
 
     lifecycle = LifecycleService(database, vault)
     provisioner = Provisioner(config, database, vault, sales_client)
-    jobs = Jobs(build_queue(config, instance_path), provisioner)
+    events = EventProcessor(database, vault, sales_client, AutoReplier(database))
+    history = HistoryImporter(database, vault, sales_client)
+    jobs = Jobs(build_queue(config, instance_path), provisioner, events, history)
     lifecycle.subscribe(jobs.on_lifecycle)
     lifecycle.before_delete(provisioner.deactivate_subscriptions)
     return Zapp(
@@ -82,6 +91,9 @@ def build_services(config: Config, instance_path: str) -> Zapp:
         lifecycle=lifecycle,
         provisioner=provisioner,
         jobs=jobs,
+        inbox=Inbox(database, vault),
+        events=events,
+        history=history,
         sales_client=sales_client,
     )
 

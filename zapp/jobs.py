@@ -6,10 +6,11 @@ deployment with several machines needs. It was chosen over Celery and RQ for
 that pair of storages in one small, well-kept library, with retries, backoff,
 locks and periodic tasks built in.
 
-Jobs carry instance ids only, never keys or tokens: the queue is not a vault.
-A periodic reconcile re-queues any instance whose provisioning is behind, so
-a lost enqueue (Redis restarting at the wrong moment) delays work but never
-loses it.
+Jobs carry instance and event ids only, never keys, tokens or payloads: the
+queue is not a vault. Periodic jobs re-queue what a lost enqueue (Redis
+restarting at the wrong moment) left behind: the reconcile finds instances
+whose provisioning lags, the sweep finds webhook events left unprocessed for
+more than a minute. So a lost enqueue delays work but never loses it.
 """
 
 from __future__ import annotations
@@ -17,25 +18,37 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
-from huey.exceptions import TaskLockedException
 
 from .config import Config
 from .db import is_sqlite
+from .models import utcnow
+from .store.history import ImportRefused
 
 if TYPE_CHECKING:
     from .provisioning import Provisioner
+    from .store.history import HistoryImporter
+    from .webhooks.processing import EventProcessor
 
 log = logging.getLogger(__name__)
 
 PROVISION_RETRIES = 12
 PROVISION_RETRY_DELAY = 2  # seconds, doubled at every retry: about 2 h 16 min in all
+EVENT_RETRIES = 8
+EVENT_RETRY_DELAY = 2  # seconds, doubled: about 8.5 min, then the sweep takes over
+IMPORT_RETRIES = 8
+IMPORT_RETRY_DELAY = 10  # seconds, doubled: about 42 min; each retry resumes from the checkpoint
+SWEEP_AFTER = timedelta(minutes=1)
 
 
 def queue_path(config: Config, instance_path: str) -> str:
-    """The SQLite queue file: beside a SQLite database, else in the instance folder."""
+    """The SQLite queue file: ``ZAPP_JOBS_PATH``, else beside a SQLite database, else in the instance
+    folder. Every process of one deployment must share it, and only they."""
+    if config.jobs_path:
+        return config.jobs_path
     if is_sqlite(config.database_url):
         database = config.database_url.split("///", 1)[-1]
         if database and database != ":memory:":
@@ -53,9 +66,17 @@ def build_queue(config: Config, instance_path: str) -> Huey:
 class Jobs:
     """The app's jobs, bound to one queue and to the services they need."""
 
-    def __init__(self, queue: Huey, provisioner: Provisioner) -> None:
+    def __init__(
+        self,
+        queue: Huey,
+        provisioner: Provisioner,
+        events: EventProcessor,
+        history: HistoryImporter,
+    ) -> None:
         self.queue = queue
         self._provisioner = provisioner
+        self._events = events
+        self._history = history
         self.provision = queue.task(
             retries=PROVISION_RETRIES,
             retry_delay=PROVISION_RETRY_DELAY,
@@ -63,22 +84,69 @@ class Jobs:
             name="provision",
         )(self._provision)
         self.reconcile = queue.periodic_task(crontab(minute="*/5"), name="reconcile")(self._reconcile)
+        self.process_event = queue.task(
+            retries=EVENT_RETRIES, retry_delay=EVENT_RETRY_DELAY, retry_backoff=2, name="process_event"
+        )(self._process_event)
+        self.queue_backlog = queue.task(retries=3, retry_delay=5, name="queue_backlog")(self._queue_backlog)
+        self.sweep_events = queue.periodic_task(crontab(minute="*"), name="sweep_events")(self._sweep_events)
+        self.import_history = queue.task(
+            retries=IMPORT_RETRIES, retry_delay=IMPORT_RETRY_DELAY, retry_backoff=2, name="import_history"
+        )(self._import_history)
 
     def _provision(self, public_id: str) -> None:
-        try:
-            with self.queue.lock_task(f"provision-{public_id}"):
-                self._provisioner.provision(public_id)
-        except TaskLockedException:
-            log.info("provisioning of %s already running; this run yields", public_id)
+        """No huey lock (they never expire, so a worker killed mid-run would strand the instance):
+        the provisioner takes an expiring lease on the instance row instead."""
+        provisioned = self._provisioner.provision(public_id)
+        if provisioned:  # the import needs the groups; it does nothing once finished
+            self.enqueue_safely(self.import_history, public_id)
 
     def _reconcile(self) -> None:
         for public_id in self._provisioner.instances_behind():
             self.provision(public_id)
+        for public_id in self._history.stalled(utcnow()):
+            self.import_history(public_id)
+
+    def _process_event(self, event_id: int) -> None:
+        """Process one event. Its row lock and ``processed_at`` make it once, not a queue lock:
+        huey's locks never expire, so a worker killed while holding one would strand the event."""
+        try:
+            outcome = self._events.process(event_id)
+        except Exception as error:
+            self._record_event_failure(event_id, error)
+            raise  # huey retries with backoff
+        log.info("event %s: %s", event_id, outcome)
+
+    def _record_event_failure(self, event_id: int, error: Exception) -> None:
+        try:
+            self._events.record_failure(event_id, error)
+        except Exception:  # the database being down is likely why we are here
+            log.warning("could not record the failure of event %s", event_id, exc_info=True)
+
+    def _queue_backlog(self, public_id: str) -> None:
+        for event_id in self._events.pending_of(public_id):
+            self.process_event(event_id)
+
+    def _sweep_events(self) -> None:
+        for event_id in self._events.stale(utcnow(), SWEEP_AFTER):
+            self.enqueue_safely(self.process_event, event_id)
+
+    def _import_history(self, public_id: str) -> None:
+        """Import or resume the history; concurrent runs are settled by the checkpoint, not a lock."""
+        try:
+            self._history.run(public_id)
+        except ImportRefused as refusal:
+            log.info("history import of %s not run: %s", public_id, refusal)
 
     def on_lifecycle(self, event: str, public_id: str) -> None:
-        """Listener for ``LifecycleService``: queue provisioning after the transitions that need it."""
+        """Listener for ``LifecycleService``: queue the work each committed transition calls for.
+
+        Provisioning after install, enable and key refresh; on enable, also
+        the events stored while the instance was disabled.
+        """
         if event in ("installed", "enabled", "key_refreshed"):
             self.enqueue_safely(self.provision, public_id)
+        if event == "enabled":
+            self.enqueue_safely(self.queue_backlog, public_id)
 
     def enqueue_safely(self, task: Callable, *args) -> None:
         """Enqueue, and if the queue is down, say so: the periodic reconcile will catch up."""

@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -80,6 +82,8 @@ class Instance(Base):
     provisioned_version: Mapped[int] = mapped_column(Integer, default=0)
     provisioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provisioning_error: Mapped[str | None] = mapped_column(Text)
+    # Epoch seconds until which one provisioning run has the instance; expires, unlike a queue lock.
+    provisioning_lease_until: Mapped[float | None] = mapped_column(Float)
     # The secret part of this instance's webhook callback URL, stored like the API key.
     webhook_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     webhook_token_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -187,3 +191,144 @@ class Subscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -- the local store: what webhooks and history imports learnt, for the reports ---------------
+#
+# Times are epoch milliseconds (``*_ms``): exact, ordered the same way on every
+# backend, and cheap to subtract and bucket in SQL. ``updated_ms`` is Sales'
+# ``updatedAt``: an upsert only replaces a row with a newer one, so events that
+# arrive out of order never roll a record back.
+
+
+class WebhookEvent(Base):
+    """One notification as Sales delivered it, stored before it is acknowledged.
+
+    ``dedupe_key`` identifies the event across Sales' retries; the unique
+    constraint (not a check-then-insert) is what makes a duplicate delivery
+    harmless, however many arrive at once.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "dedupe_key"),
+        Index("ix_webhook_events_pending", "processed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    # After a failure: not before this may the sweep queue the event again (its backoff).
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StoredProspect(Base):
+    """A Sales prospect as the reports need it: its group, agent, source, status and times."""
+
+    __tablename__ = "store_prospects"
+    __table_args__ = (
+        Index("ix_store_prospects_group_created", "instance_id", "group_id", "created_ms"),
+        # The speed-to-lead report lists the contacts still waiting, oldest first.
+        Index("ix_store_prospects_waiting", "instance_id", "first_contact_ms", "created_ms"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(24))
+    agent_id: Mapped[str | None] = mapped_column(String(24))
+    agent_name: Mapped[str] = mapped_column(String(200), default="")
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str | None] = mapped_column(String(40))
+    label: Mapped[str | None] = mapped_column(String(40))
+    category: Mapped[str | None] = mapped_column(String(40))
+    archiving_reason: Mapped[str | None] = mapped_column(String(80))
+    source: Mapped[str | None] = mapped_column(String(200))
+    utm_source: Mapped[str | None] = mapped_column(String(200))
+    utm_medium: Mapped[str | None] = mapped_column(String(200))
+    utm_campaign: Mapped[str | None] = mapped_column(String(200))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    first_contact_ms: Mapped[int | None] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    whatsapp_due_ms: Mapped[int | None] = mapped_column(BigInteger)
+    facebook_due_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class StoredInteraction(Base):
+    """A Sales interaction: who (agent), how (``via``), whether the agent started it, and when."""
+
+    __tablename__ = "store_interactions"
+    __table_args__ = (
+        Index("ix_store_interactions_group_created", "instance_id", "group_id", "created_ms"),
+        Index("ix_store_interactions_prospect", "instance_id", "prospect_id", "created_ms"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    interaction_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(String(24))
+    group_id: Mapped[str] = mapped_column(String(24))
+    agent_id: Mapped[str | None] = mapped_column(String(24))
+    agent_name: Mapped[str] = mapped_column(String(200), default="")
+    via: Mapped[str | None] = mapped_column(String(40))
+    proactive: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str | None] = mapped_column(String(40))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AutoReply(Base):
+    """The automatic reply of one prospect: the primary key is what makes it "once per prospect"."""
+
+    __tablename__ = "auto_replies"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    detail: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SyncState(Base):
+    """How far the history import of one kind (``prospects``/``interactions``) got, to resume and to show."""
+
+    __tablename__ = "sync_states"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    days: Mapped[int] = mapped_column(Integer, default=0)
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ActionRecord(Base):
+    """A page action (send, transfer, ...) under its idempotency key.
+
+    The first request inserts the row and acts; a retry or a second click with
+    the same key finds the row (primary key, not a lookup first) and gets the
+    first answer back instead of acting again.
+    """
+
+    __tablename__ = "action_records"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

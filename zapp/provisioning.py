@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 TOPICS = ("prospects", "interactions")
 WEBHOOK_PATH = "/webhooks/"
+# Longer than a provisioning run takes with Sales' retries; a killed run blocks the next for this long.
+LEASE_SECONDS = 300
 
 ClientFactory = Callable[[str, str], SalesClient]
 """Builds a Sales client from (api key, its blind index)."""
@@ -47,6 +50,7 @@ class _Target:
     api_key: str
     key_index: str
     callback_url: str
+    lease_until: float
 
 
 class Provisioner:
@@ -63,6 +67,15 @@ class Provisioner:
         target = self._prepare(public_id)
         if target is None:
             return False
+        try:
+            return self._provision(target)
+        except BaseException:
+            # Whatever went wrong, the job's own retries must not find this run's lease still held.
+            self._release_lease(target)
+            raise
+
+    def _provision(self, target: _Target) -> bool:
+        public_id = target.public_id
         client = self._client_factory(target.api_key, target.key_index)
         try:
             integration = client.get_integration()
@@ -75,7 +88,9 @@ class Provisioner:
         except SalesError as error:
             self._record_error(target, f"Sales unavailable: {error}")
             raise ProvisioningFailed(str(error)) from None
-        self._record(target, integration, groups, subscription)
+        if not self._record(target, integration, groups, subscription):
+            _drop_subscription(client, subscription)
+            return False
         log.info("provisioned %s: %d groups, subscription %s", public_id, len(groups), subscription["id"])
         return True
 
@@ -124,6 +139,11 @@ class Provisioner:
                 return None
             if instance.key_ciphertext is None or instance.key_index is None:
                 return None
+            now = time.time()
+            if instance.provisioning_lease_until and instance.provisioning_lease_until > now:
+                log.info("provisioning of %s is under way elsewhere; this run yields", public_id)
+                return None
+            lease_until = instance.provisioning_lease_until = now + LEASE_SECONDS
             token = self._webhook_token(instance)
             return _Target(
                 instance_id=instance.id,
@@ -132,6 +152,7 @@ class Provisioner:
                 api_key=self._vault.decrypt(instance.key_ciphertext),
                 key_index=instance.key_index,
                 callback_url=self._config.public_url + WEBHOOK_PATH + token,
+                lease_until=lease_until,
             )
 
     def _webhook_token(self, instance: Instance) -> str:
@@ -142,11 +163,13 @@ class Provisioner:
         instance.webhook_token_ciphertext = self._vault.encrypt(token)
         return token
 
-    def _record(self, target: _Target, integration: dict, groups: list[dict], subscription: dict) -> None:
+    def _record(self, target: _Target, integration: dict, groups: list[dict], subscription: dict) -> bool:
+        """Store what Sales said; False when the instance was deleted while we asked."""
         with self._database.transaction() as session:
             instance = session.get(Instance, target.instance_id, with_for_update=True)
             if instance is None or instance.is_deleted:
-                return
+                return False
+            instance.provisioning_lease_until = None
             instance.sales_group_id = integration.get("groupId")
             instance.sales_account_id = integration.get("accountId")
             instance.language = integration.get("language")
@@ -155,12 +178,29 @@ class Provisioner:
             instance.provisioned_version = max(instance.provisioned_version, target.version)
             instance.provisioned_at = utcnow()
             instance.provisioning_error = None
+        return True
+
+    def _release_lease(self, target: _Target) -> None:
+        """Release this run's lease, unless it ran out and another run holds a lease of its own."""
+        with self._database.transaction() as session:
+            instance = session.get(Instance, target.instance_id, with_for_update=True)
+            if instance is not None and instance.provisioning_lease_until == target.lease_until:
+                instance.provisioning_lease_until = None
 
     def _record_error(self, target: _Target, message: str) -> None:
         with self._database.transaction() as session:
             instance = session.get(Instance, target.instance_id)
             if instance is not None:
                 instance.provisioning_error = message[:500]
+                instance.provisioning_lease_until = None
+
+
+def _drop_subscription(client: SalesClient, subscription: dict) -> None:
+    """A delete raced this run: the subscription it just made must not outlive the instance."""
+    try:
+        client.delete_subscription(subscription["id"])
+    except SalesError as error:
+        log.warning("could not drop the subscription of a deleted instance: %s", error)
 
 
 def _group_tree(client: SalesClient, root_id: str) -> list[dict[str, Any]]:

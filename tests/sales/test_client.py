@@ -137,8 +137,8 @@ def test_messaging_calls_reach_the_sandbox(sandbox, client):
     assert interaction["prospectId"] == prospect
     client.send_message(prospect, "whatsapp", "Oi!")
     client.send_file(prospect, "whatsapp", "quote.pdf", b"%PDF-1.4 test", "application/pdf")
-    kinds = [m["kind"] for m in requests.get(sandbox.base_url + "/_sandbox/messages", params={"prospect": prospect},
-                                             timeout=5).json()]  # fmt: skip
+    sent = requests.get(sandbox.base_url + "/_sandbox/messages", params={"prospect": prospect}, timeout=5)
+    kinds = [m["kind"] for m in sent.json()]
     assert kinds == ["template", "text", "file"]
     groups = client.transfer_targets()["groups"]
     assert client.transfer_as_user(prospect, group=groups[-1]["id"]) == {"success": True}

@@ -16,11 +16,11 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .budget import MemoryBudget, RateBudget, parse_reset
-from .errors import RateLimited, SalesError, Timeout, Unavailable, error_for_status
+from .errors import RateLimited, SalesError, Timeout, Unavailable, Unreachable, error_for_status
 from .ids import require_channel, require_id
 from .paging import Checkpoint, Progress, iter_windowed
 
@@ -144,7 +144,12 @@ class SalesClient:
             if response.status_code != 429:
                 return self._result(method, path, response, accept_csv)
             self._wait_out_429(response)
-        raise RateLimited(f"{method} {path}: still rate limited after {MAX_RATE_WAITS} waits", status=429)
+        raise RateLimited(
+            f"{method} {path}: still rate limited after {MAX_RATE_WAITS} waits",
+            status=429,
+            method=method,
+            path=path,
+        )
 
     def _send(self, method, path, params, json, files) -> requests.Response:
         query = {**(params or {}), "api-key": self._key}
@@ -160,12 +165,16 @@ class SalesClient:
                 allow_redirects=False,
             )
         except requests.RequestException as error:
-            if _timed_out(error):
-                raise Timeout(
-                    f"{method} {path}: Sales did not answer within {self._timeout[1]:g} s"
+            where = {"method": method, "path": path}
+            if _connection_never_made(error):
+                raise Unreachable(
+                    f"{method} {path}: could not connect to Sales ({type(error).__name__})", **where
                 ) from None
+            if _timed_out(error):
+                waited = self._timeout[1]
+                raise Timeout(f"{method} {path}: Sales did not answer within {waited:g} s", **where) from None
             reason = type(error).__name__
-            raise Unavailable(f"{method} {path}: could not reach Sales ({reason})") from None
+            raise Unavailable(f"{method} {path}: could not reach Sales ({reason})", **where) from None
 
     def _wait_out_429(self, response: requests.Response) -> None:
         now = self._clock()
@@ -184,7 +193,14 @@ class SalesClient:
         error = error_for_status(response.status_code)
         if 300 <= response.status_code < 400:
             message = "Sales answered with a redirect; refusing to follow it with the key"
-        raise error(f"{method} {path}: {message}", status=response.status_code, code=code)
+        raise error(
+            f"{method} {path}: {message}",
+            status=response.status_code,
+            code=code,
+            sales_message=message,
+            method=method,
+            path=path,
+        )
 
     # -- lists ----------------------------------------------------------------------
 
@@ -272,7 +288,8 @@ class SalesClient:
     def send_template(
         self, prospect_id: str, channel: str, key: str, parameters: dict[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/{require_channel(channel)}/notification"
+        prospect, channel = require_id(prospect_id, "prospect id"), require_channel(channel)
+        path = f"/prospect/{prospect}/messaging/{channel}/notification"
         return self.request("POST", path, json={"key": key, "parameters": parameters or {}})
 
     def send_message(self, prospect_id: str, channel: str, content: str) -> list[dict[str, Any]]:
@@ -282,7 +299,8 @@ class SalesClient:
     def send_file(
         self, prospect_id: str, channel: str, filename: str, content: bytes, content_type: str
     ) -> list[dict[str, Any]]:
-        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/{require_channel(channel)}/send-file"
+        prospect, channel = require_id(prospect_id, "prospect id"), require_channel(channel)
+        path = f"/prospect/{prospect}/messaging/{channel}/send-file"
         return self.request("POST", path, files={"file": (filename, content, content_type)})
 
     # -- handoff --------------------------------------------------------------------
@@ -372,6 +390,14 @@ class SalesClient:
         return self.request("DELETE", path)
 
 
+def _connection_never_made(error: requests.RequestException) -> bool:
+    """A connect timeout or a refused or unresolvable connection: nothing was sent."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, ConnectTimeoutError | NewConnectionError)
+
+
 def _timed_out(error: requests.RequestException) -> bool:
     """requests reports a read timeout after exhausted retries as a ConnectionError; look inside."""
     if isinstance(error, requests.Timeout):
@@ -386,13 +412,18 @@ def _target(group: str | None, user: str | None) -> dict[str, str]:
     return {"group": require_id(group, "group id")} if group else {"user": require_id(user, "user id")}
 
 
+MAX_SALES_MESSAGE = 500
+
+
 def _sales_message(response: requests.Response) -> tuple[str, str | None]:
     try:
         body = response.json()
     except ValueError:
         return f"HTTP {response.status_code}", None
     if isinstance(body, dict):
-        return str(body.get("message") or f"HTTP {response.status_code}"), body.get("code")
+        message = str(body.get("message") or f"HTTP {response.status_code}")[:MAX_SALES_MESSAGE]
+        code = body.get("code")
+        return message, code if isinstance(code, str) else None
     return f"HTTP {response.status_code}", None
 
 

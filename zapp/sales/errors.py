@@ -8,13 +8,41 @@ from __future__ import annotations
 
 
 class SalesError(Exception):
-    """Sales refused or could not answer. ``status``, ``code`` and ``message`` are Sales' own when it sent them."""
+    """Sales refused or could not answer; ``status`` and ``code`` are Sales' own when it sent them.
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    ``sales_message`` is the text of Sales' answer alone (no method or path),
+    for showing to the person whose action Sales refused.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        sales_message: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.sales_message = sales_message
+        self.method = method
+        self.path = path
+
+    @property
+    def may_have_changed_something(self) -> bool:
+        """Whether Sales may have applied the request although it failed (a write it may have received).
+
+        A read changes nothing; a 429, a 503 or a connection never made means
+        Sales did not act; a timeout, a reset or another 5xx on a write may
+        hide a success.
+        """
+        if self.method in (None, "GET", "HEAD", "OPTIONS") or isinstance(self, Unreachable | RateLimited):
+            return False
+        return isinstance(self, Unavailable) and self.status != 503
 
 
 class InvalidId(SalesError, ValueError):
@@ -51,6 +79,10 @@ class Unavailable(SalesError):
 
 class Timeout(Unavailable):
     """Sales did not answer in time."""
+
+
+class Unreachable(Unavailable):
+    """No connection could be made: the request never reached Sales."""
 
 
 class RedirectRefused(SalesError):

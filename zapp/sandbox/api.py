@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from . import rules
-from .data import ARCHIVING_REASONS, agent_summary, iso, make_interaction
+from .data import ARCHIVING_REASONS, agent_summary, iso, make_interaction, public_interaction
 from .state import Account, Integration, SandboxState
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/api/v1")
@@ -88,9 +88,14 @@ def api(rule: str, scope: str | None, methods=("GET",)) -> Callable:
                     return _error(400, f"{name} must match ^[a-z0-9]{{24}}$", "invalid_id")
             try:
                 with _state().lock:
-                    return view(**kwargs)
+                    answer = view(**kwargs)
             except rules.RuleError as error:
                 return _error(error.status, error.message, error.code)
+            lost = _state().faults.write_answer_status
+            if lost and request.method != "GET":
+                # A gateway between us and the app gave up: the change is made, its answer lost.
+                return _error(lost, "Gateway timeout", "gateway_timeout")
+            return answer
 
         bp.add_url_rule(rule, view.__name__, guarded, methods=list(methods))
         return guarded
@@ -254,14 +259,14 @@ def list_interactions():
         return not vias or item["via"] in vias
 
     ids = rules.page(account.interaction_ids, args, time.time(), matches)
-    return _listing([account.interactions[i] for i in ids])
+    return _listing([public_interaction(account.interactions[i]) for i in ids])
 
 
 @api("/prospect/<prospect_id>/interactions", "prospects:read")
 def prospect_interactions(prospect_id: str):
     _visible_prospect(prospect_id)
     ids = sorted(_account().by_prospect.get(prospect_id, []))
-    return _listing([_account().interactions[i] for i in ids])
+    return _listing([public_interaction(_account().interactions[i]) for i in ids])
 
 
 def record_interaction(prospect: dict, via: str, output: dict, proactive: bool = True) -> dict[str, Any]:
@@ -272,8 +277,8 @@ def record_interaction(prospect: dict, via: str, output: dict, proactive: bool =
     interaction["output"] = output
     account.add_interaction(interaction)
     prospect["updatedAt"] = iso(now)
-    _notify("interactions", "created", prospect, interaction=interaction)
-    return interaction
+    _notify("interactions", "created", prospect, interaction=public_interaction(interaction))
+    return public_interaction(interaction)
 
 
 @api("/prospect/<prospect_id>/interactions", "prospects:write", methods=("POST",))

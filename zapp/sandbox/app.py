@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from .data import generate
+from .data import DST_REGION, REGIONS, generate
 from .delivery import Deliverer
 from .driver import LifecycleDriver
 from .leads import process_lead
@@ -39,6 +39,10 @@ class SandboxOptions:
     delivery_backoff: float = 2.0
     delivery_max_backoff: float = 300.0
     progress: Callable[[int], None] | None = None
+    # Data pinned to this moment (epoch seconds) instead of the clock: tests that need known dates.
+    now: float | None = None
+    # Add stores in Europe/Madrid, the one region whose days change length (daylight saving time).
+    dst_region: bool = False
 
     def __post_init__(self) -> None:
         if self.reset_style not in ("epoch", "delta"):
@@ -61,7 +65,8 @@ class Sandbox:
         self._spare: Account | None = self._make_account(options.seed, options.progress)
 
     def _make_account(self, seed: int, progress=None) -> Account:
-        data = generate(self.options.prospects, seed, self.options.days, progress=progress)
+        regions = (*REGIONS, DST_REGION) if self.options.dst_region else REGIONS
+        data = generate(self.options.prospects, seed, self.options.days, self.options.now, progress, regions)
         account = Account(data)
         with self.state.lock:
             self.state.accounts[account.info["id"]] = account

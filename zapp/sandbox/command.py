@@ -24,7 +24,8 @@ def sandbox_command(port, host, app_url, prospects, seed, days, rate_limit, rese
     """Serve the Sales sandbox: its API under /api/v1, its host UI at /, its controls under /_sandbox/."""
     with click.progressbar(length=prospects, label="generating contacts") as bar:
         options = SandboxOptions(app_url=app_url, prospects=prospects, seed=seed, days=days,
-                                 rate_limit=rate_limit, reset_style=reset_style, progress=bar.update)  # fmt: skip
+                                 rate_limit=rate_limit, reset_style=reset_style,
+                                 progress=bar.update)  # fmt: skip
         app = create_sandbox_app(options)
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     click.echo(

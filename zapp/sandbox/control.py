@@ -165,6 +165,9 @@ def faults():
         raise RuleError("rateLimit must be a positive whole number (null restores the default)")
     if storm is not None and (not isinstance(storm, int | float) or not 0 <= storm <= 600):
         raise RuleError("stormSeconds must be 0..600")
+    lost = body.get("writeAnswerStatus")
+    if lost is not None and lost not in (0, 500, 502, 504):
+        raise RuleError("writeAnswerStatus must be 500, 502, 504 or 0 (off)")
     with state.lock:
         if latency is not None:
             state.faults.latency_ms = latency
@@ -174,9 +177,11 @@ def faults():
             state.faults.rate_limit = rate_limit
         if storm is not None:
             state.faults.storm_until = time.time() + storm
+        if lost is not None:
+            state.faults.write_answer_status = lost
         f = state.faults
         return jsonify({"latencyMs": f.latency_ms, "errorRate": f.error_rate, "rateLimit": state.limit(),
-                        "stormUntil": f.storm_until})  # fmt: skip
+                        "stormUntil": f.storm_until, "writeAnswerStatus": f.write_answer_status})  # fmt: skip
 
 
 @bp.get("/stats")

@@ -50,6 +50,10 @@ REGIONS = (
     ("México Centro", "America/Mexico_City", "MX", "es", "MXN", "es_MX"),
     ("Argentina", "America/Argentina/Buenos_Aires", "AR", "es", "ARS", "es_AR"),
 )
+# Opt-in: none of the default regions observes daylight saving time, and reports must bucket days
+# across a DST change. Kept out of REGIONS so the default data stays what it always was.
+DST_REGION = ("España", "Europe/Madrid", "ES", "es", "EUR", "es_ES")
+ALL_REGIONS = (*REGIONS, DST_REGION)
 TEMPLATES = (
     (
         "welcome_lead",
@@ -83,9 +87,9 @@ class Pools:
     city: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, seed: int) -> Pools:
+    def build(cls, seed: int, regions: tuple[tuple, ...] = REGIONS) -> Pools:
         pools = cls()
-        for _name, _tz, _country, _lang, _currency, locale in REGIONS:
+        for _name, _tz, _country, _lang, _currency, locale in regions:
             faker = Faker(locale)
             faker.seed_instance(seed)
             pools.first[locale] = [faker.first_name() for _ in range(POOL)]
@@ -119,18 +123,20 @@ def _group(rng, created, name, parent, kind, timezone, country, language, ancest
     }
 
 
-def build_groups(rng: random.Random, created: float, pools: Pools) -> list[dict[str, Any]]:
+def build_groups(
+    rng: random.Random, created: float, pools: Pools, regions: tuple[tuple, ...] = REGIONS
+) -> list[dict[str, Any]]:
     root = _group(rng, created, "Grupo Autonova", None, "OEM", "America/Sao_Paulo", "BR", "pt", [])
     groups = [root]
-    for region_name, timezone, country, language, _currency, locale in REGIONS:
+    for region_name, timezone, country, language, _currency, locale in regions:
         region = _group(
             rng, created, region_name, root["id"], "group", timezone, country, language, [root["id"]]
         )
         groups.append(region)
         for _ in range(rng.randint(2, 3)):
             city = rng.choice(pools.city[locale])
-            store = _group(rng, created, f"Autonova {city}", region["id"], "store", timezone, country, language,
-                           [root["id"], region["id"]])  # fmt: skip
+            store = _group(rng, created, f"Autonova {city}", region["id"], "store", timezone, country,
+                           language, [root["id"], region["id"]])  # fmt: skip
             groups.append(store)
     by_id = {g["id"]: g for g in groups}
     for group in groups:
@@ -140,7 +146,7 @@ def build_groups(rng: random.Random, created: float, pools: Pools) -> list[dict[
 
 
 def locale_of(group: dict[str, Any]) -> str:
-    return next(r[5] for r in REGIONS if r[1] == group["timezone"] and r[2] == group["countryCode"])
+    return next(r[5] for r in ALL_REGIONS if r[1] == group["timezone"] and r[2] == group["countryCode"])
 
 
 def build_agents(rng: random.Random, created: float, groups: list[dict], pools: Pools) -> list[dict]:
@@ -194,7 +200,7 @@ def make_prospect(rng, pools, created, store, agents_by_group, account, now) -> 
     first, last = rng.choice(pools.first[locale]), rng.choice(pools.last[locale])
     source, medium, campaigns, provider, _weight = _weighted_source(rng)
     make, model, price = rng.choice(PRODUCTS)
-    currency = next(r[4] for r in REGIONS if r[2] == store["countryCode"])
+    currency = next(r[4] for r in ALL_REGIONS if r[2] == store["countryCode"])
     response = first_response_seconds(rng)
     first_contact = created + response if response is not None and created + response < now else None
     agent = rng.choice(agents_by_group[store["id"]]) if first_contact or rng.random() < 0.3 else None
@@ -255,6 +261,11 @@ def make_prospect(rng, pools, created, store, agents_by_group, account, now) -> 
     }
 
 
+def public_interaction(interaction: dict[str, Any]) -> dict[str, Any]:
+    """An interaction as Sales shows it: the sandbox files it under its prospect's group, Sales names none."""
+    return {key: value for key, value in interaction.items() if key != "groupId"}
+
+
 def make_interaction(rng, prospect, agent, at, proactive, via=None) -> dict[str, Any]:
     via = via or rng.choice(VIAS)
     return {
@@ -283,8 +294,8 @@ def interactions_for(rng, prospect, now) -> list[dict[str, Any]]:
         return []
     agent = prospect["agent"]
     first = datetime.fromisoformat(prospect["firstContactedAt"].replace("Z", "+00:00")).timestamp()
-    items = [make_interaction(rng, prospect, agent, first, proactive=True,
-                              via=rng.choice(("phoneCall", "whatsApp", "outboundCall", "email", "sms")))]  # fmt: skip
+    first_via = rng.choice(("phoneCall", "whatsApp", "outboundCall", "email", "sms"))
+    items = [make_interaction(rng, prospect, agent, first, proactive=True, via=first_via)]
     at = first
     for _ in range(rng.randint(0, 6)):
         at += rng.uniform(600, 3 * 86400)
@@ -308,14 +319,19 @@ def generate(
     days: int = 120,
     now: float | None = None,
     progress: Callable[[int], None] | None = None,
+    regions: tuple[tuple, ...] = REGIONS,
 ) -> Dataset:
-    """A whole account: groups, agents, ``prospects`` contacts over ``days`` days, their interactions."""
+    """A whole account: groups, agents, ``prospects`` contacts over ``days`` days, their interactions.
+
+    ``now`` pins the data to a moment (tests that need known dates); ``regions``
+    may add ``DST_REGION`` for stores whose days change length.
+    """
     rng = random.Random(seed)
     now = float(int(now if now is not None else datetime.now(UTC).timestamp()))
     start = now - days * 86400
-    pools = Pools.build(seed)
+    pools = Pools.build(seed, regions)
     account = {"id": object_id(start - 86400, rng), "name": "Autonova"}
-    groups = build_groups(rng, start - 86400, pools)
+    groups = build_groups(rng, start - 86400, pools, regions)
     agents = build_agents(rng, start - 86400, groups, pools)
     stores = [g for g in groups if "store" in g["type"]]
     agents_by_group: dict[str, list[dict]] = {}

@@ -57,8 +57,9 @@ def placeholder_values(account: Account, integration: Integration, prospect: dic
     group = account.groups[integration.group_id]
     user = integration.user or next(iter(account.agents.values()))
     values = {
-        "user._id": user["id"], "user.firstName": user.get("firstName", ""), "user.lastName": user.get("lastName", ""),
-        "user.email": user.get("email", ""), "user.phone": user.get("phone", ""), "user.cellPhone": user.get("phone", ""),
+        "user._id": user["id"], "user.firstName": user.get("firstName", ""),
+        "user.lastName": user.get("lastName", ""), "user.email": user.get("email", ""),
+        "user.phone": user.get("phone", ""), "user.cellPhone": user.get("phone", ""),
         "group._id": group["id"], "group.name": group["name"], "group.language": group["language"],
         "group.displayName": group["displayName"],
     }  # fmt: skip
@@ -130,8 +131,9 @@ def contact(integration_id: str, prospect_id: str):
     ]  # fmt: skip
     opened = next((b for b in buttons if b["key"] == request.args.get("button")), None)
     interactions = [account.interactions[i] for i in sorted(account.by_prospect.get(prospect_id, []))]
-    return render_template("sandbox/contact.html", integration=integration, account=account, prospect=prospect,
-                           buttons=buttons, opened=opened, problem=problem, interactions=interactions,
+    return render_template("sandbox/contact.html", integration=integration, account=account,
+                           prospect=prospect, buttons=buttons, opened=opened, problem=problem,
+                           interactions=interactions,
                            messages=_sandbox().state.messages.get(prospect_id, []))  # fmt: skip
 
 

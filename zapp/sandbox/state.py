@@ -57,6 +57,7 @@ class Faults:
     error_rate: float = 0.0
     rate_limit: int | None = None
     storm_until: float = 0.0
+    write_answer_status: int = 0  # a 5xx in place of every write's answer, after the write is made
 
 
 @dataclass

@@ -1,0 +1,23 @@
+"""Sales' enumerated values and the label each is shown with, shared by the dialogs and the reports.
+
+Kept in one place so that a value Sales adds is named once, and translated once.
+"""
+
+from __future__ import annotations
+
+from .i18n import N_
+
+# Sales' ``via`` values (the list filter of /prospects/interactions).
+VIA_LABELS = {
+    "walkIn": N_("Walk-in"),
+    "sms": N_("SMS"),
+    "whatsApp": N_("WhatsApp"),
+    "email": N_("Email"),
+    "testDrive": N_("Test drive"),
+    "visit": N_("Visit"),
+    "phoneCall": N_("Phone call"),
+    "outboundCall": N_("Outbound call"),
+    "inboundCall": N_("Inbound call"),
+    "facebook": N_("Facebook"),
+    "note": N_("Note"),
+}

@@ -1,0 +1,139 @@
+"""The automatic reply: one template message to each new prospect, at most once.
+
+"Once" is the ``auto_replies`` primary key: the reply is claimed by inserting
+its row (``ON CONFLICT DO NOTHING``) in the transaction that marks the event
+processed, and only the claimer sends. A worker dying between the claim and
+the send leaves the row ``pending``: a prospect may miss its reply, but never
+gets two (a duplicate message to a customer is the worse failure).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..lifecycle.settings_form import merged_settings
+from ..models import AutoReply, Instance, InstanceGroup, utcnow
+from ..sales import SalesClient
+from ..sales.errors import SalesError
+
+log = logging.getLogger(__name__)
+
+MAX_PARAMETER_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """What to send, read from the instance's settings."""
+
+    channel: str
+    template: str
+
+    @classmethod
+    def from_settings(cls, stored: Mapping[str, Any]) -> ReplyPlan | None:
+        """The plan when automatic reply is on and names a template; None otherwise."""
+        settings = merged_settings(stored)
+        if not settings["automaticReplyEnabled"] or not settings["automaticReplyTemplate"]:
+            return None
+        return cls(settings["automaticReplyChannel"], settings["automaticReplyTemplate"])
+
+
+def whatsapp_safe(value: Any) -> str:
+    """A template parameter WhatsApp accepts: no new line, tab or run of four spaces."""
+    return " ".join(str(value or "").split())[:MAX_PARAMETER_LENGTH]
+
+
+def _first(value: Any) -> Mapping[str, Any]:
+    """Sales gives the agent as an object or as a one-element list; either way, the object."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def template_parameters(prospect: Mapping[str, Any]) -> dict[str, str]:
+    """The placeholders templates use (``{{prospect.firstName}}``, ...), filled from the prospect."""
+    agent = _first(prospect.get("agent"))
+    leads = prospect.get("leads")
+    lead = leads[-1] if isinstance(leads, list) and leads and isinstance(leads[-1], Mapping) else {}
+    product = lead.get("product") if isinstance(lead.get("product"), Mapping) else {}
+    values = {
+        "prospect.firstName": prospect.get("firstName"),
+        "prospect.lastName": prospect.get("lastName"),
+        "agent.firstName": agent.get("firstName"),
+        "agent.lastName": agent.get("lastName"),
+        "product.model": product.get("model"),
+    }
+    return {name: whatsapp_safe(value) for name, value in values.items()}
+
+
+def _group_of(prospect: Mapping[str, Any]) -> str | None:
+    group = prospect.get("groupId") or prospect.get("group")
+    if isinstance(group, Mapping):
+        group = group.get("id") or group.get("_id")
+    return group if isinstance(group, str) else None
+
+
+class AutoReplier:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def claim(self, session: Session, instance_id: int, prospect: Mapping[str, Any]) -> bool:
+        """Take the prospect's one reply, inside the caller's transaction; False if already taken.
+
+        The webhook is a hint; the prospect re-read with the instance's key is
+        the proof that it is the instance's to answer (Sales shows a key only
+        the prospects of its integration's groups). A group the instance does
+        not know yet (created after provisioning, or a delivery that beat the
+        provisioning's commit) still gets its reply, and marks the instance
+        for a provisioning refresh so that the reports learn the group too.
+        """
+        group = _group_of(prospect)
+        covered = session.scalar(
+            select(InstanceGroup.id).where(
+                InstanceGroup.instance_id == instance_id, InstanceGroup.group_id == group
+            )
+        )
+        if covered is None:
+            log.info("prospect %s is in a group this instance does not know yet; refreshing", prospect["id"])
+            session.execute(
+                update(Instance).where(Instance.id == instance_id).values(version=Instance.version + 1)
+            )
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+        statement = (
+            insert(AutoReply)
+            .values(instance_id=instance_id, prospect_id=prospect["id"], state="pending", created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["instance_id", "prospect_id"])
+            .returning(AutoReply.prospect_id)
+        )
+        return session.scalar(statement) is not None
+
+    def send(
+        self, client: SalesClient, instance_id: int, plan: ReplyPlan, prospect: Mapping[str, Any]
+    ) -> bool:
+        """Send the claimed reply and record how it went; True when Sales accepted it."""
+        try:
+            client.send_template(prospect["id"], plan.channel, plan.template, template_parameters(prospect))
+        except (SalesError, ValueError) as error:
+            status = getattr(error, "status", None)
+            reason = f"Sales answered {status}: {error}" if status else str(error)
+            log.warning("automatic reply to %s failed: %s", prospect["id"], reason)
+            self._record(instance_id, prospect["id"], "failed", reason)
+            return False
+        self._record(instance_id, prospect["id"], "sent", None)
+        return True
+
+    def _record(self, instance_id: int, prospect_id: str, state: str, detail: str | None) -> None:
+        with self._database.transaction() as session:
+            reply = session.get(AutoReply, (instance_id, prospect_id))
+            if reply is None:
+                return
+            reply.state = state
+            reply.detail = detail[:200] if detail else None
+            reply.sent_at = utcnow() if state == "sent" else None

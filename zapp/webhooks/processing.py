@@ -1,0 +1,269 @@
+"""Processing stored webhook events (a job per event): the store upserts and the automatic reply.
+
+An event is processed in three steps so that no transaction waits on Sales:
+read it (and its instance), ask Sales what is needed (a ``created``
+prospect is re-read whole: the envelope carries summaries), then one
+transaction that locks the event, upserts the store, claims any automatic
+reply and sets ``processed_at``. A second run of the same event finds
+``processed_at`` set and does nothing; the upserts are newest-wins, so events
+arriving out of order never roll a record back.
+
+Events of an instance that is not enabled stay pending; enabling it queues
+its backlog (``Jobs.on_lifecycle``).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from ..db import Database
+from ..models import Instance, InstanceState, WebhookEvent, utcnow
+from ..sales import SalesClient
+from ..sales.errors import NotFound
+from ..sales.ids import OBJECT_ID
+from ..store.records import (
+    epoch_ms,
+    interaction_row,
+    prospect_row,
+    prospect_summary_row,
+    store_interactions,
+    store_prospects,
+)
+from ..vault import Vault
+from .auto_reply import AutoReplier, ReplyPlan
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[[str, str], SalesClient]
+"""Builds a Sales client from (api key, its blind index)."""
+
+# The sweep backs off after each failure (1, 2, 4 ... minutes, at most an hour) and gives up on an
+# event only when it is this old: counting attempts would retire events after a short outage,
+# since huey's own retries and the sweep both count.
+SWEEP_FIRST_BACKOFF = timedelta(minutes=1)
+SWEEP_MAX_BACKOFF = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(days=3)
+
+
+class Outcome(enum.StrEnum):
+    PROCESSED = "processed"
+    PENDING = "pending"  # the instance is not enabled: kept for later
+    ALREADY = "already"  # another run processed it first
+    GONE = "gone"  # no such event (its instance was removed)
+
+
+@dataclass(frozen=True)
+class _Event:
+    id: int
+    instance_id: int
+    topic: str
+    kind: str
+    payload: dict[str, Any]
+    api_key: str
+    key_index: str
+    reply: ReplyPlan | None
+
+
+@dataclass
+class _Work:
+    full_prospects: list[dict[str, Any]] = field(default_factory=list)
+    partial_prospects: list[dict[str, Any]] = field(default_factory=list)
+    interactions: list[dict[str, Any]] = field(default_factory=list)
+    reply_to: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EventProcessor:
+    def __init__(
+        self, database: Database, vault: Vault, client_factory: ClientFactory, replier: AutoReplier
+    ) -> None:
+        self._database = database
+        self._vault = vault
+        self._client_factory = client_factory
+        self._replier = replier
+
+    def process(self, event_id: int) -> Outcome:
+        """Process one stored event, at most once; Sales errors propagate (the job retries)."""
+        loaded = self._load(event_id)
+        if isinstance(loaded, Outcome):
+            return loaded
+        client = self._client_factory(loaded.api_key, loaded.key_index)
+        work = self._prepare(loaded, client)
+        outcome, claimed = self._commit(loaded, work)
+        if loaded.reply is not None:
+            for prospect in claimed:
+                self._replier.send(client, loaded.instance_id, loaded.reply, prospect)
+        return outcome
+
+    def record_failure(self, event_id: int, error: BaseException) -> None:
+        """Count the failed attempt and keep a short reason (Sales errors name the path, never the key)."""
+        with self._database.transaction() as session:
+            event = session.get(WebhookEvent, event_id)
+            if event is not None and event.processed_at is None:
+                event.attempts += 1
+                event.last_error = f"{type(error).__name__}: {error}"[:200]
+                event.retry_at = utcnow() + sweep_backoff(event.attempts)
+
+    def pending_of(self, public_id: str) -> list[int]:
+        """The instance's unprocessed events, oldest first (the backlog queued when it is enabled)."""
+        with self._database.transaction() as session:
+            return list(
+                session.scalars(
+                    select(WebhookEvent.id)
+                    .join(Instance, Instance.id == WebhookEvent.instance_id)
+                    .where(Instance.public_id == public_id, WebhookEvent.processed_at.is_(None))
+                    .order_by(WebhookEvent.id)
+                )
+            )
+
+    def stale(self, now: datetime, older_than: timedelta, limit: int = 500) -> list[int]:
+        """Events of enabled instances left unprocessed for longer than ``older_than`` (lost enqueues)
+        or failed and past their backoff; none older than ``GIVE_UP_AFTER``."""
+        with self._database.transaction() as session:
+            return list(
+                session.scalars(
+                    select(WebhookEvent.id)
+                    .join(Instance, Instance.id == WebhookEvent.instance_id)
+                    .where(
+                        WebhookEvent.processed_at.is_(None),
+                        WebhookEvent.received_at < now - older_than,
+                        WebhookEvent.received_at > now - GIVE_UP_AFTER,
+                        or_(WebhookEvent.retry_at.is_(None), WebhookEvent.retry_at < now),
+                        Instance.state == InstanceState.ENABLED.value,
+                    )
+                    .order_by(WebhookEvent.id)
+                    .limit(limit)
+                )
+            )
+
+    # -- steps -------------------------------------------------------------------
+
+    def _load(self, event_id: int) -> _Event | Outcome:
+        self._vault.index_key()  # outside the transaction below (SQLite allows one writer)
+        with self._database.transaction() as session:
+            event = session.get(WebhookEvent, event_id)
+            if event is None:
+                return Outcome.GONE
+            if event.processed_at is not None:
+                return Outcome.ALREADY
+            instance = session.get(Instance, event.instance_id)
+            if instance is None or instance.key_ciphertext is None or instance.key_index is None:
+                return Outcome.GONE
+            if not instance.is_active:
+                return Outcome.PENDING
+            return _Event(
+                id=event.id,
+                instance_id=instance.id,
+                topic=event.topic,
+                kind=event.kind,
+                payload=event.payload,
+                api_key=self._vault.decrypt(instance.key_ciphertext),
+                key_index=instance.key_index,
+                reply=ReplyPlan.from_settings(instance.settings or {}),
+            )
+
+    def _prepare(self, event: _Event, client: SalesClient) -> _Work:
+        work = _Work()
+        summaries = [s for s in event.payload.get("prospect") or () if isinstance(s, Mapping)]
+        if event.topic == "prospects" and event.kind == "created":
+            windows = _windows(event.payload)
+            for summary in summaries:
+                prospect, read_at = _reread(client, summary.get("id")), utcnow()
+                if prospect is None:
+                    continue
+                row = prospect_row(event.instance_id, prospect, read_at=read_at, **windows)
+                if row is not None:
+                    work.full_prospects.append(row)
+                    work.reply_to.append(prospect)
+        elif event.topic == "prospects":
+            work.partial_prospects = _summary_rows(event, summaries, _windows(event.payload))
+        elif event.topic == "interactions":
+            work.partial_prospects = _summary_rows(event, summaries, {})
+            work.interactions = _interaction_rows(event, summaries)
+        return work
+
+    def _commit(self, event: _Event, work: _Work) -> tuple[Outcome, list[dict[str, Any]]]:
+        with self._database.transaction() as session:
+            row = session.get(WebhookEvent, event.id, with_for_update=True)
+            if row is None:
+                return Outcome.GONE, []
+            if row.processed_at is not None:
+                return Outcome.ALREADY, []
+            instance = session.get(Instance, event.instance_id)
+            if instance is None or not instance.is_active:  # disabled while we asked Sales
+                return Outcome.PENDING, []
+            store_prospects(session, work.full_prospects)
+            store_prospects(session, work.partial_prospects, partial=True)
+            store_interactions(session, work.interactions)
+            row.processed_at = utcnow()
+            row.last_error = None
+            if event.reply is None:
+                return Outcome.PROCESSED, []
+            claimed = [p for p in work.reply_to if self._replier.claim(session, event.instance_id, p)]
+            return Outcome.PROCESSED, claimed
+
+
+def sweep_backoff(attempts: int) -> timedelta:
+    return min(SWEEP_FIRST_BACKOFF * 2 ** min(max(attempts - 1, 0), 10), SWEEP_MAX_BACKOFF)
+
+
+def _reread(client: SalesClient, prospect_id: Any) -> dict[str, Any] | None:
+    """The whole prospect as Sales has it now; None when it is gone or not ours to see."""
+    if not isinstance(prospect_id, str) or not OBJECT_ID.fullmatch(prospect_id):
+        return None
+    try:
+        return client.get_prospect(prospect_id)
+    except NotFound:
+        return None
+
+
+def _windows(payload: Mapping[str, Any]) -> dict[str, int | None]:
+    """The conversation windows the envelope tells (only those it tells: others are kept)."""
+    windows: dict[str, int | None] = {}
+    if payload.get("whatsAppDueAt"):
+        windows["whatsapp_due_ms"] = epoch_ms(payload["whatsAppDueAt"])
+    if payload.get("facebookDueAt"):
+        windows["facebook_due_ms"] = epoch_ms(payload["facebookDueAt"])
+    return windows
+
+
+def _with_updates(summary: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary with ``updates[]`` applied (``{"field", "value"}`` each) and the event's time."""
+    merged = dict(summary)
+    for change in payload.get("updates") or ():
+        if isinstance(change, Mapping) and isinstance(change.get("field"), str) and "value" in change:
+            merged[change["field"]] = change["value"]
+    if not merged.get("updatedAt") and payload.get("updatedAt"):
+        merged["updatedAt"] = payload["updatedAt"]
+    return merged
+
+
+def _summary_rows(
+    event: _Event, summaries: list[Mapping[str, Any]], windows: dict[str, int | None]
+) -> list[dict[str, Any]]:
+    rows = []
+    for summary in summaries:
+        row = prospect_summary_row(event.instance_id, _with_updates(summary, event.payload), **windows)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _interaction_rows(event: _Event, summaries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    interaction = event.payload.get("interaction")
+    if not isinstance(interaction, Mapping):
+        return []
+    if not interaction.get("updatedAt") and event.payload.get("updatedAt"):
+        # Interactions carry no time of change: two status updates would otherwise tie.
+        interaction = {**interaction, "updatedAt": event.payload["updatedAt"]}
+    group = next((s.get("groupId") for s in summaries if s.get("id") == interaction.get("prospectId")), None)
+    if group is None and summaries:
+        group = summaries[0].get("groupId")
+    row = interaction_row(event.instance_id, interaction, group_id=group if isinstance(group, str) else None)
+    return [row] if row is not None else []

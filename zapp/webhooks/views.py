@@ -1,0 +1,80 @@
+"""``POST /webhooks/<token>``: where Sales delivers notifications.
+
+The acknowledgement means "stored durably", nothing more: no Sales call and
+no processing happens here. After the commit a job is queued by event id; if
+the queue is down, the periodic sweep finds the event later.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, current_app, jsonify
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from ..errors import ApiError, error_body
+from ..http import read_json_object
+from ..openapi import documented
+from .inbox import Receipt, UnknownWebhook
+from .schemas import AckSchema, EnvelopeSchema
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+log = logging.getLogger(__name__)
+
+TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
+RETRY_AFTER_SECONDS = 30
+# Schemas are stateless once built, and building one costs more than a load: one each per process.
+_ENVELOPE, _ACK = EnvelopeSchema(), AckSchema()
+
+
+def _envelope() -> dict:
+    """The body as a Sales envelope: 415, 413 and 400 (with the offending fields) otherwise."""
+    body = read_json_object()
+    try:
+        _ENVELOPE.load(body)
+    except ValidationError as error:
+        names = ", ".join(sorted(error.messages)) if isinstance(error.messages, dict) else "body"
+        raise ApiError(
+            400,
+            f"The body is not a Sales notification envelope; check: {names}.",
+            code="not_an_envelope",
+            fields=error.messages if isinstance(error.messages, dict) else None,
+        ) from None
+    return body
+
+
+def _unavailable():
+    response = jsonify(
+        error_body(503, "Events cannot be stored right now; deliver this one again later.", "unavailable")
+    )
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<token>")
+@documented(
+    summary="Receive a Sales notification (stored before it is acknowledged)",
+    tags=("webhooks",),
+    body=EnvelopeSchema,
+    responses={200: AckSchema, 202: AckSchema},
+    errors=(400, 404, 413, 415, 503),
+)
+def receive(token: str):
+    envelope = _envelope()
+    if not TOKEN.fullmatch(token):
+        raise UnknownWebhook()
+    zapp = current_app.extensions["zapp"]
+    try:
+        receipt: Receipt = zapp.inbox.store(token, envelope)
+    except (DBAPIError, PoolTimeout) as error:
+        log.warning("could not store a webhook event (%s); answering 503", type(error).__name__)
+        return _unavailable()
+    if receipt.event_id is not None:
+        zapp.jobs.enqueue_safely(zapp.jobs.process_event, receipt.event_id)
+    body = _ACK.dump({"stored": True, "duplicate": receipt.duplicate})
+    return jsonify(body), 200 if receipt.duplicate else 202
