@@ -40,8 +40,9 @@ def sign(target: str, key: str = SIGNING_KEY, base: str = PUBLIC_URL) -> str:
 
 
 def page_data(response) -> dict:
-    """The JSON data block a framed page embeds (context token, URLs, strings)."""
-    match = _PAGE_DATA.search(response.get_data(as_text=True))
+    """The JSON data block a page embeds (context token, URLs, strings); ``response`` may be its HTML."""
+    html = response if isinstance(response, str) else response.get_data(as_text=True)
+    match = _PAGE_DATA.search(html)
     assert match, "the page has no data block"
     return json.loads(match.group(1))
 
@@ -134,3 +135,27 @@ def sandbox_app(app_env, sandbox):
     application = create_app({**app_env, "ZAPP_SALES_API_URL": sandbox.api_url})
     yield application
     application.extensions["zapp"].database.dispose()
+
+
+@pytest.fixture
+def sales_account(sandbox, sandbox_app, make_instance):
+    """A sandbox account (with an act-as-user user) installed in the app: its key, groups and data."""
+    return install_account(sandbox, make_instance, act_as_user=True)
+
+
+def install_account(sandbox, make_instance, *, act_as_user: bool, scopes: list[str] | None = None):
+    account = sandbox.create_account(act_as_user=act_as_user, scopes=scopes)
+    data = sandbox.state.accounts[account["accountId"]]
+    root = account["groupId"]
+    covered = [root, *(g for g, node in data.groups.items() if root in node.get("ancestors", []))]
+    installed = make_instance(groups=covered, api_key=account["apiKey"])
+    return installed, data
+
+
+def open_dialog(client, key: str, group: str, prospect: str, lang: str = "en") -> dict:
+    """Open a signed dialog as Sales would and return its data block (token, URLs, strings)."""
+    response = client.get(
+        sign(f"/dialogs/{key}?prospect={prospect}&user={object_id()}&group={group}&lang={lang}")
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return page_data(response)

@@ -1,25 +1,32 @@
-"""A real browser: the sandbox's host UI frames the Timeline dialog served by gunicorn.
+"""A real browser: the sandbox's host UI frames the dialogs served by gunicorn.
 
 It proves what only a browser can: Sales' frame is allowed and the URL it
-signs verifies, the page's scripts run under its own CSP, the data arrives
-after first paint, and hostile contact data stays text.
+signs verifies, the pages' scripts run under their own CSP, data arrives
+after first paint, hostile contact data stays text, a double click sends
+once, and another site can neither post to the app nor frame it.
+Screenshots of each dialog land in ``test-artifacts/screenshots``.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from tests.conftest import free_port
+from tests.conftest import ROOT, free_port, wait_until
 from tests.pages.conftest import HOSTILE_LAST, HOSTILE_NAME, with_interactions
 from zapp import create_app
 from zapp.models import Instance
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 TITLES = {"en": "Timeline", "es": "Cronología", "pt": "Linha do tempo"}
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"),
@@ -33,13 +40,54 @@ def browser_page():
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            yield browser.new_page()
+            page = browser.new_page(viewport={"width": 900, "height": 900})
+            page.problems = []  # type: ignore[attr-defined]
+            page.on("dialog", lambda dialog: (page.problems.append(dialog.message), dialog.dismiss()))
+            page.on(
+                "console",
+                lambda line: page.problems.append(line.text) if "Content Security" in line.text else None,
+            )
+            yield page
         finally:
             browser.close()
 
 
+@dataclass
+class Host:
+    """Sales (the sandbox) hosting the App (gunicorn), installed and provisioned."""
+
+    sandbox: Any
+    app_url: str
+    integration: Any
+    account: Any
+
+    def contact_url(self, prospect: dict, button: str) -> str:
+        contact = f"/host/{self.integration.integration_id}/contacts/{prospect['id']}"
+        return f"{self.sandbox.base_url}{contact}?button={button}"
+
+    def messages_sent(self, prospect: dict) -> list[dict]:
+        url = f"{self.sandbox.base_url}/_sandbox/messages"
+        return requests.get(url, params={"prospect": prospect["id"]}, timeout=5).json()
+
+
+@pytest.fixture
+def host(app_env, sandbox_factory, gunicorn_server) -> Host:
+    port = free_port()
+    sandbox = sandbox_factory(app_url=f"http://127.0.0.1:{port}")
+    server = gunicorn_server(
+        {"ZAPP_SALES_API_URL": sandbox.api_url, "ZAPP_FRAME_ANCESTORS": sandbox.base_url},
+        port=port,
+        workers=2,
+    )
+    installed = requests.post(f"{sandbox.base_url}/_sandbox/install", json={"actAsUser": True}, timeout=30)
+    assert installed.status_code == 201 and installed.json()["appStatus"] == 201
+    provision(app_env, sandbox, server.url)
+    integration = next(i for i in sandbox.state.integrations.values() if i.key == installed.json()["apiKey"])
+    return Host(sandbox, server.url, integration, sandbox.state.account_of(integration))
+
+
 def provision(app_env, sandbox, server_url: str) -> None:
-    """Run provisioning now, as the worker would, so the installation knows its groups."""
+    """Run provisioning and the history import now, as the worker would: groups known, store filled."""
     application = create_app(
         {**app_env, "ZAPP_SALES_API_URL": sandbox.api_url, "ZAPP_PUBLIC_URL": server_url}
     )
@@ -48,26 +96,59 @@ def provision(app_env, sandbox, server_url: str) -> None:
         with zapp.database.transaction() as session:
             public_id = session.scalars(select(Instance.public_id)).one()
         assert zapp.provisioner.provision(public_id)
+        assert zapp.history.run(public_id) > 0
     finally:
         application.extensions["zapp"].database.dispose()
 
 
-def test_the_host_frames_the_timeline_and_hostile_data_stays_text(
-    app_env, sandbox_factory, gunicorn_server, browser_page
-):
-    port = free_port()
-    sandbox = sandbox_factory(app_url=f"http://127.0.0.1:{port}")
-    server = gunicorn_server(
-        {"ZAPP_SALES_API_URL": sandbox.api_url, "ZAPP_FRAME_ANCESTORS": sandbox.base_url},
-        port=port,
-        workers=1,
-    )
-    installed = requests.post(f"{sandbox.base_url}/_sandbox/install", json={"actAsUser": True}, timeout=30)
-    assert installed.status_code == 201 and installed.json()["appStatus"] == 201
-    provision(app_env, sandbox, server.url)
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
-    integration = next(i for i in sandbox.state.integrations.values() if i.key == installed.json()["apiKey"])
-    account = sandbox.state.account_of(integration)
+
+@pytest.fixture
+def other_site():
+    """Serve pages from another site (``localhost`` is not ``127.0.0.1``), as an attacker's would be."""
+    servers = []
+
+    def _serve(pages: dict[str, str]) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the stdlib's name
+                body = pages.get(self.path, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://localhost:{server.server_address[1]}"
+
+    yield _serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def open_dialog(page, host: Host, prospect: dict, key: str):
+    """Open a contact in the host UI with dialog ``key`` framed, and wait until its data is shown."""
+    page.goto(host.contact_url(prospect, key))
+    frame = page.frame_locator(f'iframe[data-dialog="{key}"]')
+    frame.locator(f"#{key}-body").wait_for(state="visible", timeout=15_000)
+    return frame
+
+
+def quiet_prospect(account) -> dict:
+    return next(p for p in account.prospects.values() if p["phones"] and not account.by_prospect.get(p["id"]))
+
+
+def test_the_host_frames_the_timeline_and_hostile_data_stays_text(host, browser_page):
+    account = host.account
     prospect = with_interactions(account)
     prospect["firstName"], prospect["lastName"] = HOSTILE_NAME, HOSTILE_LAST
     first, *rest = account.by_prospect[prospect["id"]]
@@ -80,21 +161,121 @@ def test_the_host_frames_the_timeline_and_hostile_data_stays_text(
         account.interactions[rest[0]]["output"] = {"message": {"attachment": attachment}}
 
     page = browser_page
-    dialogs, violations = [], []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.on("console", lambda line: violations.append(line.text) if "Content Security" in line.text else None)
-    host = f"{sandbox.base_url}/host/{integration.integration_id}/contacts/{prospect['id']}?button=timeline"
-    page.goto(host)
+    page.goto(host.contact_url(prospect, "timeline"))
     frame = page.frame_locator('iframe[data-dialog="timeline"]')
     frame.locator("#timeline li").first.wait_for(timeout=15_000)
 
-    language = account.groups[integration.group_id]["language"]
+    language = account.groups[host.integration.group_id]["language"]
     assert frame.locator("h1").inner_text() == TITLES.get(language, "Timeline")
     assert frame.locator("#contact-name").inner_text() == f"{HOSTILE_NAME} {HOSTILE_LAST}"
-    assert frame.locator("#timeline li").count() == len(account.by_prospect[prospect["id"]])
+    assert frame.locator("#timeline li").count() == min(len(account.by_prospect[prospect["id"]]), 20)
+    assert frame.locator("#leads li").count() == len(prospect["leads"])
     assert frame.get_by_text('<img src=x onerror="document.title=1">').count() == 1
     assert frame.locator("img").count() == 0 and frame.locator("main script").count() == 0
     assert frame.locator('a[href^="javascript"]').count() == 0
     if rest:
         assert frame.locator('a[href="https://files.example.com/q.pdf"]').count() == 1
-    assert dialogs == [] and violations == []
+    screenshot(page, "timeline")
+    assert page.problems == []
+
+
+def test_a_double_clicked_template_is_sent_once(host, browser_page):
+    prospect = quiet_prospect(host.account)
+    page = browser_page
+    frame = open_dialog(page, host, prospect, "messages")
+    frame.locator("#template").select_option("follow_up")
+    parameter = frame.locator('input[data-parameter="prospect.firstName"]')
+    assert parameter.input_value() == " ".join(prospect["firstName"].split())
+    parameter.fill("Ana")
+    assert frame.locator("#preview").inner_text() == "Oi Ana, ainda tem interesse? Posso ajudar."
+    screenshot(page, "messages")
+
+    frame.locator("#send-template").dblclick()
+    frame.locator("#template-form .status.ok").wait_for(timeout=15_000)
+    sent = wait_until(lambda: host.messages_sent(prospect), message="the template in the sandbox")
+    page.wait_for_timeout(500)  # a second request, had one gone out, would have landed by now
+    assert [m["body"] for m in host.messages_sent(prospect)] == ["Oi Ana, ainda tem interesse? Posso ajudar."]
+    assert len(sent) == 1
+    # Free text stays off while the contact's window is closed.
+    assert frame.locator("#send-text").is_disabled()
+    screenshot(page, "messages-sent")
+    assert page.problems == []
+
+
+def test_whatsapps_rule_is_shown_before_anything_is_sent(host, browser_page):
+    prospect = quiet_prospect(host.account)
+    page = browser_page
+    frame = open_dialog(page, host, prospect, "messages")
+    frame.locator("#template").select_option("follow_up")
+    frame.locator('input[data-parameter="prospect.firstName"]').fill("Ana    Maria")
+    frame.locator("#send-template").click()
+    frame.locator("#template-form .status.error").wait_for(timeout=5_000)
+    assert frame.locator('input[aria-invalid="true"]').count() == 1
+    assert host.messages_sent(prospect) == []
+
+
+def test_the_handoff_dialog_transfers_and_says_so(host, browser_page):
+    prospect = quiet_prospect(host.account)
+    page = browser_page
+    frame = open_dialog(page, host, prospect, "handoff")
+    screenshot(page, "handoff")
+    agent_option = frame.locator("#target-agents option").first
+    agent_id = agent_option.get_attribute("value").split(":", 1)[1]
+    frame.locator("#target").select_option(f"agent:{agent_id}")
+    frame.locator("#transfer-form button[type=submit]").click()
+    frame.locator("#transfer-form .status.ok").wait_for(timeout=15_000)
+    assert prospect["agent"]["id"] == agent_id
+    frame.locator("#note").fill("Prefere WhatsApp")
+    frame.locator("#note-form button[type=submit]").click()
+    frame.locator("#note-form .status.ok").wait_for(timeout=15_000)
+    screenshot(page, "handoff-done")
+    assert page.problems == []
+
+
+def test_another_site_can_neither_post_to_the_app_nor_frame_it(host, browser_page, other_site):
+    prospect = quiet_prospect(host.account)
+    page = browser_page
+    # A signed dialog URL, as the host builds it, to try framing from elsewhere.
+    page.goto(host.contact_url(prospect, "messages"))
+    signed = page.locator('iframe[data-dialog="messages"]').get_attribute("src")
+    target = f"{host.app_url}/dialogs/messages/template"
+    body = f'{{"prospect": "{prospect["id"]}", "channel": "whatsapp", "key": "follow_up", "x": "'
+    form_page = f"""<!doctype html><html><body>
+      <form id="attack" method="post" action="{target}" enctype="text/plain">
+        <input type="hidden" name='{body}' value='"}}'>
+        <button id="go" type="submit">Win a prize</button>
+      </form></body></html>"""
+    frame_page = f'<!doctype html><html><body><iframe id="framed" src="{signed}"></iframe></body></html>'
+    evil = other_site({"/form": form_page, "/frame": frame_page})
+    page.goto(f"{evil}/frame")
+    page.wait_for_timeout(1000)
+    # frame-ancestors lets only Sales' origin frame the page: Chromium shows its own error instead.
+    assert [frame.url for frame in page.frames][1].startswith("chrome-error://")
+    assert page.frame_locator("#framed").get_by_text("Messages").count() == 0
+
+    page.goto(f"{evil}/form")
+    blocked = page.evaluate(
+        """url => fetch(url, {method: "POST", body: "{}",
+                              headers: {"X-Zapp-Context": "x", "Content-Type": "application/json"}})
+                 .then(r => "answered " + r.status, () => "blocked")""",
+        target,
+    )
+    assert blocked == "blocked"  # the preflight finds no CORS permission
+    with page.expect_response(target) as answer:
+        page.click("#go")
+    assert answer.value.status == 401  # no context token: refused before the body is even read
+    assert host.messages_sent(prospect) == []
+
+
+def test_a_report_reads_without_script_and_downloads_its_csv(host, browser_page):
+    page = browser_page
+    page.goto(f"{host.sandbox.base_url}/host/{host.integration.integration_id}/reports?report=lead-sources")
+    frame = page.frame_locator('iframe[data-report="lead-sources"]')
+    frame.locator("svg").first.wait_for(timeout=15_000)
+    assert frame.locator("table").count() >= 1
+    screenshot(page, "report-lead-sources")
+    with page.expect_download(timeout=15_000) as download:
+        frame.locator("#download-csv").click()
+    saved = download.value.path().read_text(encoding="utf-8-sig")
+    assert saved.splitlines()[0] and len(saved.splitlines()) > 2
+    assert page.problems == []

@@ -28,10 +28,11 @@ def assert_common_headers(response) -> None:
     assert policy["default-src"] == "'self'"
 
 
+@pytest.mark.parametrize("dialog", ["timeline", "messages", "handoff"])
 def test_a_framed_page_may_be_framed_by_sales_only_and_runs_only_its_nonced_scripts(
-    client, installed, timeline_target
+    client, installed, timeline_target, dialog
 ):
-    response = client.get(sign(timeline_target(installed.group)))
+    response = client.get(sign(timeline_target(installed.group).replace("/timeline?", f"/{dialog}?")))
     assert response.status_code == 200
     assert_common_headers(response)
     policy = directives(response)
@@ -50,8 +51,10 @@ def test_each_response_gets_a_new_nonce(client, installed, timeline_target):
     assert first.group(1) != second.group(1) and len(first.group(1)) >= 22
 
 
-def test_a_framed_page_loads_nothing_from_elsewhere(client, installed, timeline_target):
-    html = client.get(sign(timeline_target(installed.group))).get_data(as_text=True)
+@pytest.mark.parametrize("dialog", ["timeline", "messages", "handoff"])
+def test_a_framed_page_loads_nothing_from_elsewhere(client, installed, timeline_target, dialog):
+    target = timeline_target(installed.group).replace("/timeline?", f"/{dialog}?")
+    html = client.get(sign(target)).get_data(as_text=True)
     for url in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert url.startswith("/static/"), url
     for asset in re.findall(r'(?:src|href)="(/static/[^"]*)"', html):

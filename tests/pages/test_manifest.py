@@ -44,11 +44,16 @@ def decode_png(data: bytes) -> tuple[int, int, bytes]:
     return width, height, b"".join(raw[row * stride + 1 : (row + 1) * stride] for row in range(height))
 
 
-def test_the_manifest_declares_the_timeline_button_and_custom_fields(client):
+def test_the_manifest_declares_the_dialogs_the_reports_and_custom_fields(client):
     manifest = client.get("/manifest.json").json
     assert set(manifest) == {"reports", "buttons", "fields"}
-    assert [button["key"] for button in manifest["buttons"]] == ["timeline"]
-    assert manifest["reports"] == []  # no report page is served yet, so none is declared
+    assert sorted(button["key"] for button in manifest["buttons"]) == ["handoff", "messages", "timeline"]
+    assert [report["key"] for report in manifest["reports"]] == [
+        "agent-activity",
+        "lead-sources",
+        "speed-to-lead",
+    ]
+    assert all("${group.language}" in report["url"] for report in manifest["reports"])
     assert {field["key"] for field in manifest["fields"]["prospect"]} >= {"zappFirstResponseMinutes"}
     assert manifest["fields"]["user"]
 
@@ -64,7 +69,8 @@ def test_names_are_localizable_objects_from_the_catalogs(client):
     for item in named:
         assert set(item["name"]) == {"en", "es", "pt"}
         assert item["name"]["es"] != item["name"]["en"] or item["name"]["en"] in ("SMS",)
-    assert manifest["buttons"][0]["name"] == {"en": "Timeline", "es": "Cronología", "pt": "Linha do tempo"}
+    timeline = next(button for button in manifest["buttons"] if button["key"] == "timeline")
+    assert timeline["name"] == {"en": "Timeline", "es": "Cronología", "pt": "Linha do tempo"}
 
 
 def test_urls_are_absolute_under_the_public_url_with_the_seeds_placeholders(client):
@@ -73,7 +79,7 @@ def test_urls_are_absolute_under_the_public_url_with_the_seeds_placeholders(clie
         for item in manifest[kind]:
             assert item["url"].startswith(PUBLIC_URL + "/")
             assert set(PLACEHOLDER.findall(item["url"])) <= allowed
-    timeline = manifest["buttons"][0]["url"]
+    timeline = next(button["url"] for button in manifest["buttons"] if button["key"] == "timeline")
     assert timeline == (
         f"{PUBLIC_URL}/dialogs/timeline?prospect=${{prospect._id}}&user=${{user._id}}"
         "&group=${group._id}&lang=${group.language}"

@@ -6,19 +6,8 @@ import pytest
 
 from tests.pages.conftest import HOSTILE_LAST, HOSTILE_NAME, object_id, page_data, sign, with_interactions
 from zapp.pages.context import CONTEXT_HEADER
-from zapp.pages.dialogs.timeline_data import MAX_ENTRIES, safe_link, shape_timeline
+from zapp.pages.dialogs.timeline_data import MAX_ENTRIES, PAGE_SIZE, safe_link, shape_timeline
 from zapp.sales.errors import Forbidden, RateLimited, Unauthorized, Unavailable
-
-
-@pytest.fixture
-def sales_account(sandbox, sandbox_app, make_instance):
-    """A sandbox account installed in the app: its key, groups and data."""
-    account = sandbox.create_account(act_as_user=True)
-    data = sandbox.state.accounts[account["accountId"]]
-    root = account["groupId"]
-    covered = [root, *(g for g, node in data.groups.items() if root in node.get("ancestors", []))]
-    installed = make_instance(groups=covered, api_key=account["apiKey"])
-    return installed, data
 
 
 def open_timeline(client, group: str, prospect: str, lang: str = "en"):
@@ -154,4 +143,17 @@ def test_shaping_keeps_only_whitelisted_text_and_caps_the_list():
     shaped = shape_timeline(prospect, [*interactions, "not an interaction"])
     assert shaped["prospect"]["name"] == "Ana" and shaped["prospect"]["phones"] == ["+1"]
     assert "secret" not in shaped["prospect"]
-    assert len(shaped["interactions"]) == MAX_ENTRIES and shaped["truncated"] is True
+    assert len(shaped["interactions"]) == PAGE_SIZE and shaped["truncated"] is True
+    assert (shaped["page"], shaped["pages"], shaped["total"]) == (1, MAX_ENTRIES // PAGE_SIZE, MAX_ENTRIES)
+    last = shape_timeline(prospect, interactions, page=10_000)
+    assert last["page"] == last["pages"] and last["interactions"][-1]["createdAt"] == "2026-01-01T00:00:00Z"
+
+
+def test_pages_walk_the_interactions_newest_first_without_gaps_or_repeats():
+    interactions = [
+        {"id": f"{n:024x}", "createdAt": f"2026-01-01T{n // 60:02d}:{n % 60:02d}:00Z"} for n in range(45)
+    ]
+    pages = [shape_timeline({}, interactions, page=number) for number in (1, 2, 3)]
+    seen = [entry["id"] for shaped in pages for entry in shaped["interactions"]]
+    assert seen == [f"{n:024x}" for n in reversed(range(45))]
+    assert [shaped["pages"] for shaped in pages] == [3, 3, 3]

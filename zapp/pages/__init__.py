@@ -5,10 +5,11 @@
 - ``context``: short-lived tokens for a page's follow-up calls; ``require_context``.
 - ``extension_points``: ``@dialog`` / ``@report`` define, check and declare a page.
 - ``headers``, ``rendering``: framing policy, CSP nonce, localized templates.
+- ``reports``: the manager reports (figures from ``zapp.reports``) and their CSV downloads.
 - ``manifest``: ``/manifest.json`` and ``zapp manifest``, built from the registry.
 """
 
-from . import dialogs, manifest
+from . import dialogs, manifest, reports
 from .blueprint import bp
 
-__all__ = ["bp", "dialogs", "manifest"]
+__all__ = ["bp", "dialogs", "manifest", "reports"]

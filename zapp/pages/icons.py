@@ -114,7 +114,54 @@ def timeline_icon() -> bytes:
     return draw(layers)
 
 
-DRAWINGS: dict[str, Callable[[], bytes]] = {"timeline.png": timeline_icon}
+def rounded_rect(x0: float, y0: float, x1: float, y1: float, radius: float) -> Shape:
+    def inside(x: float, y: float) -> bool:
+        dx = max(x0 + radius - x, 0.0, x - (x1 - radius))
+        dy = max(y0 + radius - y, 0.0, y - (y1 - radius))
+        return x0 <= x <= x1 and y0 <= y <= y1 and math.hypot(dx, dy) <= radius
+
+    return inside
+
+
+def triangle(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> Shape:
+    def side(p: tuple[float, float], q: tuple[float, float], x: float, y: float) -> float:
+        return (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0])
+
+    def inside(x: float, y: float) -> bool:
+        signs = (side(a, b, x, y), side(b, c, x, y), side(c, a, x, y))
+        return all(value >= 0 for value in signs) or all(value <= 0 for value in signs)
+
+    return inside
+
+
+def messages_icon() -> bytes:
+    """A blue tile with a white speech bubble holding two lines of text."""
+    layers: list[tuple[Shape, Color]] = [
+        (rounded_square(2, 12), ACCENT),
+        (rounded_rect(12, 14, 52, 42, 7), WHITE),
+        (triangle((18, 40), (30, 40), (16, 52)), WHITE),
+        (bar(19, 22, 45, 26), ACCENT),
+        (bar(19, 30, 37, 34), ACCENT),
+    ]
+    return draw(layers)
+
+
+def handoff_icon() -> bytes:
+    """A blue tile with a white arrow passing from one person (a dot) to the right."""
+    layers: list[tuple[Shape, Color]] = [
+        (rounded_square(2, 12), ACCENT),
+        (circle(17, 32, 6), WHITE),
+        (bar(26, 29, 44, 35), WHITE),
+        (triangle((40, 21), (52, 32), (40, 43)), WHITE),
+    ]
+    return draw(layers)
+
+
+DRAWINGS: dict[str, Callable[[], bytes]] = {
+    "timeline.png": timeline_icon,
+    "messages.png": messages_icon,
+    "handoff.png": handoff_icon,
+}
 
 
 @cache

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..db import Database
 from ..models import Instance, InstanceGroup, InstanceState
@@ -61,6 +61,20 @@ _COLUMNS = (
 )
 
 
+# Built once: a page load runs these, and constructing a select costs more than executing it.
+_BY_GROUP = (
+    select(*_COLUMNS)
+    .join(InstanceGroup, InstanceGroup.instance_id == Instance.id)
+    .where(InstanceGroup.group_id == bindparam("group_id"), Instance.state != InstanceState.DELETED.value)
+)
+_STATE = select(Instance.state).where(Instance.public_id == bindparam("public_id"))
+_BY_INSTANCE_AND_GROUP = (
+    select(*_COLUMNS)
+    .join(InstanceGroup, InstanceGroup.instance_id == Instance.id)
+    .where(Instance.public_id == bindparam("public_id"), InstanceGroup.group_id == bindparam("group_id"))
+)
+
+
 def require_object_id(value: str | None, what: str) -> str:
     """A Sales id (24 lowercase hex-like characters), checked before it reaches a query."""
     if value is None or not OBJECT_ID.fullmatch(value):
@@ -78,13 +92,8 @@ def resolve_instance(database: Database, group_id: str) -> ResolvedInstance:
     requests.
     """
     require_object_id(group_id, "group")
-    with database.transaction() as session:
-        rows = session.execute(
-            select(*_COLUMNS)
-            .join(InstanceGroup, InstanceGroup.instance_id == Instance.id)
-            # Reading Instance columns (not the entity) keeps the selectin group list from loading.
-            .where(InstanceGroup.group_id == group_id, Instance.state != InstanceState.DELETED.value)
-        ).all()
+    with database.reading() as connection:
+        rows = connection.execute(_BY_GROUP, {"group_id": group_id}).all()
     if not rows:
         raise UnknownInstance("no installation covers the group")
     best = max(rows, key=lambda row: (row.state == InstanceState.ENABLED.value, row.state in _LIVE, row.id))
@@ -100,13 +109,10 @@ def load_instance(database: Database, public_id: str, group_id: str) -> Resolved
     cover the group (re-provisioned since, or a token naming another
     installation's group) is ``ContextMismatch`` (403).
     """
-    with database.transaction() as session:
-        state = session.scalar(select(Instance.state).where(Instance.public_id == public_id))
-        row = session.execute(
-            select(*_COLUMNS)
-            .join(InstanceGroup, InstanceGroup.instance_id == Instance.id)
-            .where(Instance.public_id == public_id, InstanceGroup.group_id == group_id)
-        ).first()
+    with database.reading() as connection:
+        state = connection.scalar(_STATE, {"public_id": public_id})
+        keys = {"public_id": public_id, "group_id": group_id}
+        row = connection.execute(_BY_INSTANCE_AND_GROUP, keys).first()
     if state is None or state == InstanceState.DELETED.value:
         raise UnknownInstance("the installation is gone")
     if state not in _LIVE:

@@ -19,9 +19,17 @@ class PageRefusal(Exception):
     message = N_("This page could not be opened. Open it again from Zenvia Sales.")
     template = "pages/error.html"
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+        sales_message: str | None = None,
+    ) -> None:
         super().__init__(detail or self.code)
         self.detail = detail
+        self.fields = fields
+        self.sales_message = sales_message
 
 
 class BadSignature(PageRefusal):
@@ -84,3 +92,65 @@ class SalesRefused(PageRefusal):
 class SalesUnavailable(PageRefusal):
     status, code = 503, "sales_unavailable"
     message = N_("Zenvia Sales is not answering right now. Try again in a moment.")
+
+
+class InvalidInput(PageRefusal):
+    """A follow-up call whose fields fail validation; ``fields`` says which and why."""
+
+    status, code = 422, "invalid_fields"
+    message = N_("Some fields need your attention.")
+
+
+class ActionRefusedBySales(PageRefusal):
+    """Sales refused an action; its own message travels in ``sales_message`` for the person to read."""
+
+    status, code = 422, "sales_refused"
+    message = N_("Zenvia Sales refused this action.")
+
+
+class ActAsUserMissing(PageRefusal):
+    status, code = 409, "act_as_user_missing"
+    message = N_(
+        "Zenvia Sales has no user for this App to act as. An administrator can choose one in the "
+        "App's integration settings in Zenvia Sales (act as user); then try again."
+    )
+
+
+class WindowClosed(PageRefusal):
+    status, code = 409, "window_closed"
+    message = N_(
+        "The conversation window on this channel is closed: the contact has not written in the last "
+        "24 hours. Send a template instead."
+    )
+
+
+class ActionInProgress(PageRefusal):
+    status, code = 409, "action_in_progress"
+    message = N_("This action is already being sent. Wait a moment.")
+
+
+class ActionOutcomeUnknown(PageRefusal):
+    status, code = 409, "action_outcome_unknown"
+    message = N_(
+        "Zenvia Sales did not confirm this action in time. Check the contact's Timeline before trying again."
+    )
+
+
+class IdempotencyKeyMisuse(PageRefusal):
+    status, code = 422, "idempotency_key_reused"
+    message = N_("This action was already sent with different content. Reload the dialog and try again.")
+
+
+class FileRefused(PageRefusal):
+    status, code = 422, "file_refused"
+    message = N_("This file cannot be sent.")
+
+
+class BadRange(PageRefusal):
+    """A report period Sales never offers; the message (from ``reports.ranges``) says what is wrong."""
+
+    status, code = 400, "bad_range"
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.message = message

@@ -51,7 +51,11 @@ def render_refusal(refusal: PageRefusal) -> Response:
     log.info("page refused: %s (%s)", refusal.code, refusal.detail or "-")
     message = translate(language, refusal.message)
     if g.get("zapp_json") or _prefers_json():
-        response = jsonify(error_body(refusal.status, message, refusal.code))
+        fields = {name: translate(language, text) for name, text in (refusal.fields or {}).items()}
+        body = error_body(refusal.status, message, refusal.code, fields)
+        if refusal.sales_message:
+            body["error"]["sales"] = refusal.sales_message
+        response = jsonify(body)
         response.status_code = refusal.status
         return response
     return render_page(refusal.template, language, status=refusal.status, message=message)

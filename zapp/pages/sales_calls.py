@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from flask import current_app
 
 from ..sales import SalesClient
 from ..sales.errors import InvalidId, NotFound, RateLimited, SalesError, Unavailable
 from ..vault import VaultError
-from .instances import ResolvedInstance
+from .instances import ResolvedInstance, require_prospect_in_instance
 from .refusals import BadParameters, PageRefusal, SalesRefused, SalesUnavailable, UnknownInstance
 
 log = logging.getLogger(__name__)
@@ -51,3 +52,11 @@ def _refusal_for(error: SalesError, instance: ResolvedInstance, not_found: type[
     if isinstance(error, Unavailable | RateLimited):
         return SalesUnavailable(type(error).__name__)
     return SalesRefused(f"Sales answered {error.status}")
+
+
+def checked_prospect(client: SalesClient, instance: ResolvedInstance, prospect_id: str) -> dict[str, Any]:
+    """Sales' prospect, refused (403) unless one of the installation's groups holds it."""
+    prospect = client.get_prospect(prospect_id)
+    prospect = prospect if isinstance(prospect, dict) else {}
+    require_prospect_in_instance(current_app.extensions["zapp"].database, instance, prospect)
+    return prospect

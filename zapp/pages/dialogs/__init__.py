@@ -1,5 +1,5 @@
 """Toolbar dialogs: each module defines one with ``@dialog``, which also puts it in the manifest."""
 
-from . import timeline
+from . import handoff, messages, timeline
 
-__all__ = ["timeline"]
+__all__ = ["handoff", "messages", "timeline"]

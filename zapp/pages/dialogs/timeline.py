@@ -7,19 +7,21 @@ guarded by the page's context token.
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, current_app, jsonify, request, url_for
+from marshmallow import ValidationError
 
 from ...i18n import N_, translate
 from ...openapi import documented
+from ...vocabulary import VIA_LABELS
 from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..instances import require_prospect_in_instance
-from ..refusals import ProspectNotFound
+from ..refusals import BadParameters, ProspectNotFound
 from ..rendering import render_page
 from ..sales_calls import sales_client_for
-from ..schemas import ProspectQuerySchema, TimelineSchema
-from .timeline_data import VIA_LABELS, fetch_timeline
+from ..schemas import TimelineQuerySchema, TimelineSchema
+from .timeline_data import fetch_timeline
 
 # Strings the page's script shows, localized on the server like everything else.
 MESSAGES = {
@@ -30,6 +32,16 @@ MESSAGES = {
     "attachment": N_("Attachment"),
     "proactive": N_("Started by the agent"),
     "other": N_("Other"),
+    "newer": N_("Newer"),
+    "older": N_("Older"),
+    "pageOf": N_("Page %(page)s of %(pages)s"),
+    "leads": N_("Leads"),
+    "source": N_("Source"),
+    "campaign": N_("Campaign"),
+    "product": N_("Product"),
+    "status": N_("Status"),
+    "agent": N_("Agent"),
+    "label": N_("Label"),
 }
 
 
@@ -55,7 +67,7 @@ def timeline(page: Page) -> Response:
 @documented(
     summary="The timeline's contact and interactions (needs the page's X-Zapp-Context token)",
     tags=("pages",),
-    query=ProspectQuerySchema,
+    query=TimelineQuerySchema,
     responses={200: TimelineSchema},
     errors=(400, 401, 403, 404, 502, 503),
 )
@@ -66,6 +78,14 @@ def timeline_data(followup: FollowUp) -> Response:
     def check_prospect(prospect) -> None:
         require_prospect_in_instance(database, followup.instance, prospect)
 
+    page = _query_page()
     with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
-        data = fetch_timeline(client, followup.context.prospect, check_prospect=check_prospect)
+        data = fetch_timeline(client, followup.context.prospect, check_prospect=check_prospect, page=page)
     return jsonify(TimelineSchema().dump(data))
+
+
+def _query_page() -> int:
+    try:
+        return TimelineQuerySchema().load(request.args.to_dict(flat=True))["page"]
+    except ValidationError as error:
+        raise BadParameters(f"page: {error.messages.get('page', error.messages)}") from None

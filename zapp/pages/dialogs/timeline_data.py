@@ -10,53 +10,51 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...i18n import N_
 from ...sales import SalesClient
 
-MAX_ENTRIES = 100
+MAX_ENTRIES = 500
+PAGE_SIZE = 20
+MAX_LEADS = 20
 MAX_TEXT = 2000
 MAX_NAME = 200
-# Sales' ``via`` values (list filter of /prospects/interactions) and the label each is shown with.
-VIA_LABELS = {
-    "walkIn": N_("Walk-in"),
-    "sms": N_("SMS"),
-    "whatsApp": N_("WhatsApp"),
-    "email": N_("Email"),
-    "testDrive": N_("Test drive"),
-    "visit": N_("Visit"),
-    "phoneCall": N_("Phone call"),
-    "outboundCall": N_("Outbound call"),
-    "inboundCall": N_("Inbound call"),
-    "facebook": N_("Facebook"),
-    "note": N_("Note"),
-}
 
 
 def fetch_timeline(
-    client: SalesClient, prospect_id: str, *, check_prospect: Callable[[Mapping[str, Any]], None]
+    client: SalesClient,
+    prospect_id: str,
+    *,
+    check_prospect: Callable[[Mapping[str, Any]], None],
+    page: int = 1,
 ) -> dict[str, Any]:
     """Read the prospect, let ``check_prospect`` refuse it, then read its interactions."""
     prospect = client.get_prospect(prospect_id)
     check_prospect(prospect if isinstance(prospect, Mapping) else {})
     interactions = client.list_prospect_interactions(prospect_id)
-    return shape_timeline(prospect, interactions if isinstance(interactions, list) else [])
+    return shape_timeline(prospect, interactions if isinstance(interactions, list) else [], page=page)
 
 
-def shape_timeline(prospect: Mapping[str, Any], interactions: list[Any]) -> dict[str, Any]:
-    """Newest first, at most ``MAX_ENTRIES``; ``truncated`` says when there were more."""
+def shape_timeline(prospect: Mapping[str, Any], interactions: list[Any], *, page: int = 1) -> dict[str, Any]:
+    """One page of the interactions, newest first; ``truncated`` when Sales had more than we keep."""
     entries = [timeline_entry(item) for item in interactions if isinstance(item, Mapping)]
     entries.sort(key=lambda entry: (entry["createdAt"] or "", entry["id"] or ""), reverse=True)
+    kept = entries[:MAX_ENTRIES]
+    pages = max(1, -(-len(kept) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
     return {
         "prospect": contact_summary(prospect),
-        "interactions": entries[:MAX_ENTRIES],
+        "interactions": kept[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "page": page,
+        "pages": pages,
+        "total": len(kept),
         "truncated": len(entries) > MAX_ENTRIES,
     }
 
 
 def contact_summary(prospect: Mapping[str, Any]) -> dict[str, Any]:
     first, last = _text(prospect.get("firstName"), MAX_NAME), _text(prospect.get("lastName"), MAX_NAME)
-    leads = prospect.get("leads")
-    lead = leads[0] if isinstance(leads, list) and leads and isinstance(leads[0], Mapping) else {}
+    leads = [
+        lead_summary(lead) for lead in _list(prospect.get("leads"))[:MAX_LEADS] if isinstance(lead, Mapping)
+    ]
     return {
         "id": _text(prospect.get("id"), 24) or None,
         "name": " ".join(part for part in (first, last) if part),
@@ -65,7 +63,27 @@ def contact_summary(prospect: Mapping[str, Any]) -> dict[str, Any]:
         "phones": _strings(prospect.get("phones")),
         "emails": _strings(prospect.get("emails")),
         "status": _text(prospect.get("status"), 40) or None,
-        "source": _text(lead.get("source"), MAX_NAME) or None,
+        "source": leads[0]["source"] if leads else None,
+        "label": _text(prospect.get("label"), 40) or None,
+        "agent": agent_name(prospect.get("agent")) or None,
+        "created": _text(prospect.get("created"), 40) or None,
+        "leads": leads,
+    }
+
+
+def lead_summary(lead: Mapping[str, Any]) -> dict[str, Any]:
+    product = _mapping(lead.get("product"))
+    parts = (
+        _text(product.get("make"), MAX_NAME),
+        _text(product.get("model"), MAX_NAME),
+        _text(product.get("detail"), MAX_NAME),
+    )
+    return {
+        "source": _text(lead.get("source"), MAX_NAME) or _text(lead.get("utmSource"), MAX_NAME) or None,
+        "campaign": _text(lead.get("utmCampaign"), MAX_NAME) or None,
+        "medium": _text(lead.get("utmMedium"), MAX_NAME) or None,
+        "product": " ".join(part for part in parts if part) or None,
+        "created": _text(lead.get("created"), 40) or None,
     }
 
 
@@ -126,6 +144,10 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _text(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _strings(value: Any) -> list[str]:

@@ -43,6 +43,7 @@
       cache: "no-store",
       referrerPolicy: "no-referrer"
     };
+    if (options.key) headers["Idempotency-Key"] = options.key;
     if (options.json !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(options.json);
@@ -52,8 +53,12 @@
     return fetch(url, init).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
-          var failure = new Error((body.error && body.error.message) || text("failed"));
+          var error = body.error || {};
+          var failure = new Error(error.message || text("failed"));
           failure.status = response.status;
+          failure.code = error.code || null;
+          failure.sales = error.sales || null;
+          failure.fields = error.fields || {};
           throw failure;
         }
         return body;
@@ -61,5 +66,67 @@
     });
   }
 
-  window.zapp = { page: page, text: text, element: element, safeHref: safeHref, formatDate: formatDate, call: call };
+  /* One key per intent: kept for retries and double clicks, dropped once the action is done or edited. */
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  /* Say how an action went in its status line: progress, success, or our message plus Sales' own. */
+  function report(status, state, message, salesMessage) {
+    status.className = "status " + state;
+    status.replaceChildren(element("span", null, message));
+    if (salesMessage) {
+      status.append(" ", element("span", "sales-said", text("salesSaid") + " " + salesMessage));
+    }
+    status.hidden = false;
+  }
+
+  /* Wire a form to an action endpoint: one request at a time, one idempotency key per intent.
+     Any change to the form is a new intent; so is a change outside it that the request reads
+     (fire "input" on the form for that). */
+  function action(form, options) {
+    var status = form.querySelector(".status");
+    var button = form.querySelector("button[type=submit]");
+    var intent = null;
+    form.addEventListener("input", function () { intent = null; });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (form.dataset.busy === "1") return;
+      var problem = options.check ? options.check() : null;
+      if (problem) { report(status, "error", problem); return; }
+      intent = intent || newKey();
+      form.dataset.busy = "1";
+      var wasDisabled = button.disabled;
+      button.disabled = true;
+      report(status, "progress", text("sending"));
+      var request = options.body();
+      var sent = request instanceof FormData ? { form: request } : { json: request };
+      sent.method = "POST";
+      sent.key = intent;
+      call(options.url, sent).then(function (body) {
+        intent = null;
+        report(status, "ok", options.done || text("sent"));
+        if (options.after) options.after(body);
+      }, function (failure) {
+        var fieldText = Object.keys(failure.fields || {}).map(function (name) { return failure.fields[name]; }).join(" ");
+        report(status, "error", failure.message + (fieldText ? " " + fieldText : ""), failure.sales);
+      }).then(function () {
+        form.dataset.busy = "0";
+        button.disabled = wasDisabled;  // a button the page had disabled stays so
+      });
+    });
+  }
+
+  function option(value, label) {
+    var made = element("option", null, label);
+    made.value = value;
+    return made;
+  }
+
+  window.zapp = {
+    page: page, text: text, element: element, safeHref: safeHref, formatDate: formatDate, call: call,
+    newKey: newKey, report: report, action: action, option: option
+  };
 })();
