@@ -27,6 +27,7 @@ from zapp.sales.paging import PAGE_SIZE, windows
 from zapp.sandbox.server import SandboxOptions, start_sandbox
 
 DAYS = 120
+SECRET, SIGNING_KEY = "benchmark-secret", "benchmark-signing-key"
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -72,8 +73,8 @@ def main(argv: list[str]) -> int:
             days=DAYS,
             rate_limit=args.rate_limit,
             window_seconds=args.window_seconds,
-            app_secret="benchmark-secret",
-            signing_key="benchmark-signing-key",
+            app_secret=SECRET,
+            signing_key=SIGNING_KEY,
         )  # fmt: skip
     )
     try:

@@ -32,3 +32,52 @@ def test_backfill_benchmark_smoke():
     # counts are deterministic and must hold at any size; timing figures are for full runs only
     for name in ("calls / minimum", "every prospect once", "429 answers"):
         assert figures[name].endswith("PASS"), figures[name]
+
+
+def test_pages_benchmark_smoke():
+    lines = _run("pages.py", "--requests", "100", "--rounds", "1", "--concurrency", "4")
+    figures = {line.split(":")[0]: line for line in lines}
+    assert set(figures) == {
+        "every dialog opened",
+        "failed or wrong answers",
+        "dialog / hello-world throughput",
+    }
+    for name in ("every dialog opened", "failed or wrong answers"):
+        assert figures[name].endswith("PASS"), figures[name]
+
+
+def test_webhooks_benchmark_smoke():
+    lines = _run("webhooks.py", "--size", "tiny")
+    figures = {line.split(":")[0]: line for line in lines}
+    assert set(figures) == {
+        "ack throughput / hello world",
+        "p99 acknowledgement latency",
+        "every ack 2xx",
+        "every event stored once",
+    }
+    # every delivery acknowledged and every event stored once hold at any size; speed is for full runs
+    for name in ("every ack 2xx", "every event stored once"):
+        assert figures[name].endswith("PASS"), figures[name]
+
+
+def test_reports_benchmark_smoke():
+    lines = _run("reports.py", "--size", "tiny")
+    figures = {line.split(":")[0]: line for line in lines}
+    backends = ("sqlite", "postgresql")
+    reports = ("speed-to-lead", "lead-sources", "agent-activity")
+    acknowledgements = (
+        "ack throughput / hello world",
+        "p99 acknowledgement latency",
+        "every ack 2xx",
+        "every event stored once",
+    )
+    assert set(figures) == {
+        f"{backend} {report} {figure}"
+        for backend in backends
+        for report in reports
+        for figure in ("rows counted", "/ scan")
+    } | {f"{backend} webhook {figure}" for backend in backends for figure in acknowledgements}
+    # rows counted, acks and stored events are deterministic; the time ratios are for full runs only
+    for name, line in figures.items():
+        if name.endswith(("rows counted", "every ack 2xx", "every event stored once")):
+            assert line.endswith("PASS"), line
