@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from tests.webhooks.conftest import envelope
 from zapp.models import AutoReply, InstanceGroup, StoredInteraction, StoredProspect, WebhookEvent, utcnow
 from zapp.store.records import epoch_ms
-from zapp.webhooks.auto_reply import template_parameters, whatsapp_safe
+from zapp.webhooks.auto_reply import REPLY_ATTEMPTS, template_parameters, whatsapp_safe
 from zapp.webhooks.processing import Outcome, sweep_backoff
 
 REPLY_ON = {"automaticReplyEnabled": True, "automaticReplyTemplate": "welcome_lead"}
@@ -83,6 +83,39 @@ def test_an_interaction_event_stores_the_interaction_with_the_prospects_group(wi
     assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
     stored = wired.get(StoredInteraction, interaction["id"])
     assert (stored.group_id, stored.via, stored.agent_name) == (prospect["groupId"], "whatsApp", "Bea Luz")
+
+
+def _bare_interaction_event(wired, prospect_id: str, interaction_id: str) -> int:
+    """An interaction event whose envelope carries no summary of the prospect."""
+    interaction = {"id": interaction_id, "prospectId": prospect_id, "via": "email", "proactive": False,
+                   "status": "done", "createdAt": "2026-03-02T10:00:00.000Z"}  # fmt: skip
+    body = envelope({"id": prospect_id}, topic="interactions", interaction=interaction)
+    body["prospect"] = []
+    return _deliver(wired, body)
+
+
+def test_an_interaction_without_a_summary_takes_the_group_the_store_knows(wired):
+    prospect = wired.new_prospect()
+    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    state = wired.sandbox.state
+    state.account_of(state.integrations[wired.api_key]).remove_prospect(prospect["id"])  # Sales can't tell
+    event_id = _bare_interaction_event(wired, prospect["id"], "6b0c1a2b3c4d5e6f7a8b9c10")
+    assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
+    assert wired.get(StoredInteraction, "6b0c1a2b3c4d5e6f7a8b9c10").group_id == prospect["groupId"]
+
+
+def test_an_interaction_of_a_prospect_the_store_lacks_reads_the_prospect_from_sales(wired):
+    prospect = wired.new_prospect(utmSource="instagram")
+    event_id = _bare_interaction_event(wired, prospect["id"], "6b0c1a2b3c4d5e6f7a8b9c11")
+    assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
+    assert wired.get(StoredInteraction, "6b0c1a2b3c4d5e6f7a8b9c11").group_id == prospect["groupId"]
+    assert wired.get(StoredProspect, prospect["id"]).utm_source == "instagram"  # stored whole on the way
+
+
+def test_an_interaction_of_a_prospect_sales_does_not_know_is_left_out(wired):
+    event_id = _bare_interaction_event(wired, "5f0c1a2b3c4d5e6f7a8b9c99", "6b0c1a2b3c4d5e6f7a8b9c12")
+    assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
+    assert wired.get(StoredInteraction, "6b0c1a2b3c4d5e6f7a8b9c12") is None
 
 
 def test_an_update_processed_before_the_creation_does_not_keep_the_reread_prospect_out(wired):
@@ -163,6 +196,71 @@ def test_a_refused_template_is_recorded_as_failed_with_the_reason(wired):
     reply = wired.get(AutoReply, prospect["id"])
     assert reply.state == "failed" and reply.sent_at is None
     assert "404" in reply.detail and "Unknown template key" in reply.detail
+
+
+def _faults(wired, **knobs) -> None:
+    assert requests.post(f"{wired.sandbox.base_url}/_sandbox/faults", json=knobs, timeout=10).ok
+
+
+def test_a_reply_sales_surely_did_not_send_is_sent_by_the_sweep_after_its_backoff(wired, immediate_jobs):
+    wired.set_settings(**REPLY_ON)
+    prospect = wired.new_prospect(firstName="Lia")
+    _faults(wired, writesUnavailable=True)  # 503 before anything is made
+    _deliver(wired, envelope(prospect))
+    reply = wired.get(AutoReply, prospect["id"])
+    assert (reply.state, reply.attempts) == ("retry", 1) and "503" in reply.detail
+    assert _messages(wired, prospect["id"]) == []
+    _faults(wired, writesUnavailable=False)
+    wired.zapp.jobs.sweep_events.call_local()
+    assert wired.get(AutoReply, prospect["id"]).state == "retry"  # its minute has not passed
+    with time_machine.travel(utcnow() + timedelta(seconds=61)):
+        wired.zapp.jobs.sweep_events.call_local()
+    reply = wired.get(AutoReply, prospect["id"])
+    assert (reply.state, reply.attempts, reply.retry_at) == ("sent", 2, None)
+    [message] = _messages(wired, prospect["id"])
+    assert message["parameters"]["prospect.firstName"] == "Lia"
+    assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False  # sent: not taken again
+    assert len(_messages(wired, prospect["id"])) == 1
+
+
+def test_a_reply_that_keeps_failing_gives_up_after_its_attempts(wired):
+    wired.set_settings(**REPLY_ON)
+    prospect = wired.new_prospect()
+    _faults(wired, writesUnavailable=True)
+    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    delays = [wired.get(AutoReply, prospect["id"]).retry_at]
+    for _ in range(REPLY_ATTEMPTS - 1):
+        assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False
+        delays.append(wired.get(AutoReply, prospect["id"]).retry_at)
+    reply = wired.get(AutoReply, prospect["id"])
+    assert (reply.state, reply.attempts, reply.retry_at) == ("failed", REPLY_ATTEMPTS, None)
+    waits = [later - earlier for earlier, later in zip(delays, delays[1:-1], strict=False)]
+    assert all(later > earlier for earlier, later in zip(waits, waits[1:], strict=False))  # backing off
+    assert wired.zapp.events.replies_due(utcnow() + timedelta(days=1)) == []
+
+
+def test_a_reply_sales_may_have_sent_is_never_tried_again(wired):
+    wired.set_settings(**REPLY_ON)
+    prospect = wired.new_prospect()
+    _faults(wired, writeAnswerStatus=502)  # made, its answer lost
+    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    assert wired.get(AutoReply, prospect["id"]).state == "unknown"
+    assert wired.zapp.events.replies_due(utcnow() + timedelta(days=1)) == []
+    assert len(_messages(wired, prospect["id"])) == 1
+
+
+def test_replies_of_a_disabled_instance_wait_for_it(wired):
+    wired.set_settings(**REPLY_ON)
+    prospect = wired.new_prospect()
+    _faults(wired, writesUnavailable=True)
+    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    _faults(wired, writesUnavailable=False)
+    later = utcnow() + timedelta(minutes=2)
+    wired.zapp.lifecycle.set_enabled(wired.api_key, False)
+    assert wired.zapp.events.replies_due(later) == []
+    assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False
+    wired.zapp.lifecycle.set_enabled(wired.api_key, True)
+    assert wired.zapp.events.replies_due(later) == [(wired.instance_id, prospect["id"])]
 
 
 def test_a_disabled_instance_keeps_its_events_until_enabled(wired, immediate_jobs):

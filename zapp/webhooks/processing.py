@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from ..db import Database
-from ..models import Instance, InstanceState, WebhookEvent, utcnow
+from ..models import Instance, InstanceState, StoredProspect, WebhookEvent, utcnow
 from ..sales import SalesClient
 from ..sales.errors import NotFound
 from ..sales.ids import OBJECT_ID
@@ -100,6 +100,22 @@ class EventProcessor:
             for prospect in claimed:
                 self._replier.send(client, loaded.instance_id, loaded.reply, prospect)
         return outcome
+
+    def replies_due(self, now: datetime) -> list[tuple[int, str]]:
+        return self._replier.due(now)
+
+    def retry_reply(self, instance_id: int, prospect_id: str) -> bool:
+        """Try an automatic reply again while its instance is enabled and still asks for it."""
+        self._vault.index_key()
+        with self._database.transaction() as session:
+            instance = session.get(Instance, instance_id)
+            if instance is None or not instance.is_active or instance.key_ciphertext is None:
+                return False  # kept: enabling the instance brings it back to the sweep
+            plan = ReplyPlan.from_settings(instance.settings or {})
+            api_key, key_index = self._vault.decrypt(instance.key_ciphertext), instance.key_index
+        if plan is None or key_index is None:
+            return False
+        return self._replier.resend(self._client_factory(api_key, key_index), instance_id, plan, prospect_id)
 
     def record_failure(self, event_id: int, error: BaseException) -> None:
         """Count the failed attempt and keep a short reason (Sales errors name the path, never the key)."""
@@ -185,8 +201,43 @@ class EventProcessor:
             work.partial_prospects = _summary_rows(event, summaries, _windows(event.payload))
         elif event.topic == "interactions":
             work.partial_prospects = _summary_rows(event, summaries, {})
-            work.interactions = _interaction_rows(event, summaries)
+            self._prepare_interaction(event, client, summaries, work)
         return work
+
+    def _prepare_interaction(
+        self, event: _Event, client: SalesClient, summaries: list[Mapping[str, Any]], work: _Work
+    ) -> None:
+        """The interaction's row, filed under its prospect's group.
+
+        Interactions name their prospect, not its group, which the reports
+        need: the envelope's summary tells it, else the store, else the
+        prospect read from Sales (stored whole too). An interaction of a
+        prospect that is gone or not ours is left out.
+        """
+        interaction = _interaction_of(event.payload)
+        if interaction is None:
+            return
+        prospect_id = interaction.get("prospectId")
+        group = _group_in(summaries, prospect_id) or self._stored_group(event.instance_id, prospect_id)
+        if group is None:
+            prospect, read_at = _reread(client, prospect_id), utcnow()
+            row = prospect_row(event.instance_id, prospect, read_at=read_at) if prospect else None
+            if row is not None:
+                work.full_prospects.append(row)
+                group = row["group_id"]
+        row = interaction_row(event.instance_id, interaction, group_id=group)
+        if row is not None:
+            work.interactions.append(row)
+
+    def _stored_group(self, instance_id: int, prospect_id: Any) -> str | None:
+        if not isinstance(prospect_id, str):
+            return None
+        with self._database.reading_session() as session:
+            return session.scalar(
+                select(StoredProspect.group_id).where(
+                    StoredProspect.instance_id == instance_id, StoredProspect.prospect_id == prospect_id
+                )
+            )
 
     def _commit(self, event: _Event, work: _Work) -> tuple[Outcome, list[dict[str, Any]]]:
         with self._database.transaction() as session:
@@ -255,15 +306,19 @@ def _summary_rows(
     return rows
 
 
-def _interaction_rows(event: _Event, summaries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    interaction = event.payload.get("interaction")
+def _interaction_of(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    interaction = payload.get("interaction")
     if not isinstance(interaction, Mapping):
-        return []
-    if not interaction.get("updatedAt") and event.payload.get("updatedAt"):
+        return None
+    if not interaction.get("updatedAt") and payload.get("updatedAt"):
         # Interactions carry no time of change: two status updates would otherwise tie.
-        interaction = {**interaction, "updatedAt": event.payload["updatedAt"]}
-    group = next((s.get("groupId") for s in summaries if s.get("id") == interaction.get("prospectId")), None)
-    if group is None and summaries:
+        return {**interaction, "updatedAt": payload["updatedAt"]}
+    return dict(interaction)
+
+
+def _group_in(summaries: list[Mapping[str, Any]], prospect_id: Any) -> str | None:
+    """The group the envelope's summary of the prospect names (the only summary, if ids are missing)."""
+    group = next((s.get("groupId") for s in summaries if s.get("id") == prospect_id), None)
+    if group is None and len(summaries) == 1 and not summaries[0].get("id"):
         group = summaries[0].get("groupId")
-    row = interaction_row(event.instance_id, interaction, group_id=group if isinstance(group, str) else None)
-    return [row] if row is not None else []
+    return group if isinstance(group, str) else None
