@@ -10,7 +10,8 @@ Jobs carry instance and event ids only, never keys, tokens or payloads: the
 queue is not a vault. Periodic jobs re-queue what a lost enqueue (Redis
 restarting at the wrong moment) left behind: the reconcile finds instances
 whose provisioning lags, the sweep finds webhook events left unprocessed for
-more than a minute. So a lost enqueue delays work but never loses it.
+more than a minute, and automatic replies that Sales surely did not send and
+whose backoff has passed. So a lost enqueue delays work but never loses it.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class Jobs:
         )(self._process_event)
         self.queue_backlog = queue.task(retries=3, retry_delay=5, name="queue_backlog")(self._queue_backlog)
         self.sweep_events = queue.periodic_task(crontab(minute="*"), name="sweep_events")(self._sweep_events)
+        self.retry_reply = queue.task(name="retry_reply")(self._retry_reply)
         self.import_history = queue.task(
             retries=IMPORT_RETRIES, retry_delay=IMPORT_RETRY_DELAY, retry_backoff=2, name="import_history"
         )(self._import_history)
@@ -127,8 +129,16 @@ class Jobs:
             self.process_event(event_id)
 
     def _sweep_events(self) -> None:
-        for event_id in self._events.stale(utcnow(), SWEEP_AFTER):
+        now = utcnow()
+        for event_id in self._events.stale(now, SWEEP_AFTER):
             self.enqueue_safely(self.process_event, event_id)
+        for instance_id, prospect_id in self._events.replies_due(now):
+            self.enqueue_safely(self.retry_reply, instance_id, prospect_id)
+
+    def _retry_reply(self, instance_id: int, prospect_id: str) -> None:
+        """No huey retries: the reply's own backoff (``auto_replies.retry_at``) paces its attempts."""
+        sent = self._events.retry_reply(instance_id, prospect_id)
+        log.info("automatic reply to %s tried again: %s", prospect_id, "sent" if sent else "not sent")
 
     def _import_history(self, public_id: str) -> None:
         """Import or resume the history; concurrent runs are settled by the checkpoint, not a lock."""

@@ -284,9 +284,15 @@ class StoredInteraction(Base):
 
 
 class AutoReply(Base):
-    """The automatic reply of one prospect: the primary key is what makes it "once per prospect"."""
+    """The automatic reply of one prospect: the primary key is what makes it "once per prospect".
+
+    ``state``: ``pending`` (claimed, being sent), ``sent``, ``retry`` (Sales
+    surely did not send it; tried again from ``retry_at``), ``failed`` (Sales
+    refused it) or ``unknown`` (Sales may have sent it: never tried again).
+    """
 
     __tablename__ = "auto_replies"
+    __table_args__ = (Index("ix_auto_replies_state_retry_at", "state", "retry_at"),)
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
     prospect_id: Mapped[str] = mapped_column(String(24), primary_key=True)
@@ -294,6 +300,8 @@ class AutoReply(Base):
     detail: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SyncState(Base):

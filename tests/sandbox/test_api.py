@@ -203,6 +203,24 @@ def test_faults_latency_errors_and_storms(sandbox, api):
     assert requests.post(faults, json={"errorRate": 2}, timeout=5).status_code == 400
 
 
+def test_write_faults_refuse_before_or_lose_the_answer_after_the_write(sandbox, api):
+    faults = sandbox.base_url + "/_sandbox/faults"
+    lead = {"utmSource": "google", "firstName": "Ana", "phones": ["+5511988887777"]}
+
+    def prospects() -> int:
+        return sum(len(account.prospects) for account in sandbox.state.accounts.values())
+
+    before = prospects()
+    requests.post(faults, json={"writesUnavailable": True}, timeout=5)
+    assert api("POST", "/lead/retail", json=lead).status_code == 503
+    assert api("GET", "/integration").status_code == 200  # reads still answer
+    assert prospects() == before  # nothing made
+    requests.post(faults, json={"writesUnavailable": False, "writeAnswerStatus": 504}, timeout=5)
+    assert api("POST", "/lead/retail", json=lead).status_code == 504
+    assert prospects() == before + 1  # made anyway
+    assert requests.post(faults, json={"writesUnavailable": "yes"}, timeout=5).status_code == 400
+
+
 def test_data_is_deterministic_and_scales(sandbox_factory):
     one, two = sandbox_factory(prospects=150, seed=9), sandbox_factory(prospects=150, seed=9)
     a, b = one.create_account(), two.create_account()

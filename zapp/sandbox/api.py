@@ -83,6 +83,8 @@ def api(rule: str, scope: str | None, methods=("GET",)) -> Callable:
             refused = _gate(scope)
             if refused is not None:
                 return refused
+            if _state().faults.writes_unavailable and request.method != "GET":
+                return _error(503, "Service temporarily unavailable", "unavailable")  # nothing is made
             for name, value in kwargs.items():
                 if name.endswith("_id") and not rules.OBJECT_ID.fullmatch(value):
                     return _error(400, f"{name} must match ^[a-z0-9]{{24}}$", "invalid_id")

@@ -168,6 +168,9 @@ def faults():
     lost = body.get("writeAnswerStatus")
     if lost is not None and lost not in (0, 500, 502, 504):
         raise RuleError("writeAnswerStatus must be 500, 502, 504 or 0 (off)")
+    writes_unavailable = body.get("writesUnavailable")
+    if writes_unavailable is not None and not isinstance(writes_unavailable, bool):
+        raise RuleError("writesUnavailable must be true or false")
     with state.lock:
         if latency is not None:
             state.faults.latency_ms = latency
@@ -179,9 +182,12 @@ def faults():
             state.faults.storm_until = time.time() + storm
         if lost is not None:
             state.faults.write_answer_status = lost
+        if writes_unavailable is not None:
+            state.faults.writes_unavailable = writes_unavailable
         f = state.faults
         return jsonify({"latencyMs": f.latency_ms, "errorRate": f.error_rate, "rateLimit": state.limit(),
-                        "stormUntil": f.storm_until, "writeAnswerStatus": f.write_answer_status})  # fmt: skip
+                        "stormUntil": f.storm_until, "writeAnswerStatus": f.write_answer_status,
+                        "writesUnavailable": f.writes_unavailable})  # fmt: skip
 
 
 @bp.get("/stats")

@@ -58,6 +58,7 @@ class Faults:
     rate_limit: int | None = None
     storm_until: float = 0.0
     write_answer_status: int = 0  # a 5xx in place of every write's answer, after the write is made
+    writes_unavailable: bool = False  # every write answered 503 before it is made
 
 
 @dataclass

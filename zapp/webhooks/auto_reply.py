@@ -2,9 +2,12 @@
 
 "Once" is the ``auto_replies`` primary key: the reply is claimed by inserting
 its row (``ON CONFLICT DO NOTHING``) in the transaction that marks the event
-processed, and only the claimer sends. A worker dying between the claim and
-the send leaves the row ``pending``: a prospect may miss its reply, but never
-gets two (a duplicate message to a customer is the worse failure).
+processed, and only the claimer sends. A reply Sales surely did not send (no
+connection, its rate limit, a 503) is tried again with backoff from the
+periodic sweep; one Sales may have sent (a timeout, another 5xx) is not. A
+worker dying between the claim and the send leaves the row ``pending``: a
+prospect may miss its reply, but never gets two (a duplicate message to a
+customer is the worse failure).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -20,13 +24,15 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..lifecycle.settings_form import merged_settings
-from ..models import AutoReply, Instance, InstanceGroup, utcnow
+from ..models import AutoReply, Instance, InstanceGroup, InstanceState, utcnow
 from ..sales import SalesClient
-from ..sales.errors import SalesError
+from ..sales.errors import NotFound, RateLimited, SalesError, Unavailable
 
 log = logging.getLogger(__name__)
 
 MAX_PARAMETER_LENGTH = 200
+REPLY_ATTEMPTS = 6  # tried again after 1, 2, 4, 8 and 16 minutes
+REPLY_FIRST_BACKOFF = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -121,19 +127,86 @@ class AutoReplier:
         try:
             client.send_template(prospect["id"], plan.channel, plan.template, template_parameters(prospect))
         except (SalesError, ValueError) as error:
-            status = getattr(error, "status", None)
-            reason = f"Sales answered {status}: {error}" if status else str(error)
-            log.warning("automatic reply to %s failed: %s", prospect["id"], reason)
-            self._record(instance_id, prospect["id"], "failed", reason)
+            self._record_failure(instance_id, prospect["id"], error)
             return False
         self._record(instance_id, prospect["id"], "sent", None)
         return True
+
+    def due(self, now: datetime, limit: int = 500) -> list[tuple[int, str]]:
+        """Replies waiting to be tried again, of enabled instances, as (instance id, prospect id)."""
+        with self._database.reading_session() as session:
+            rows = session.execute(
+                select(AutoReply.instance_id, AutoReply.prospect_id)
+                .join(Instance, Instance.id == AutoReply.instance_id)
+                .where(
+                    AutoReply.state == "retry",
+                    AutoReply.retry_at < now,
+                    Instance.state == InstanceState.ENABLED.value,
+                )
+                .order_by(AutoReply.retry_at)
+                .limit(limit)
+            )
+            return [(instance_id, prospect_id) for instance_id, prospect_id in rows]
+
+    def resend(self, client: SalesClient, instance_id: int, plan: ReplyPlan, prospect_id: str) -> bool:
+        """Try a reply again, if this run is the one that takes it; True when Sales accepted it.
+
+        The prospect is read again (its name may have changed, it may be gone).
+        """
+        if not self._take_retry(instance_id, prospect_id):
+            return False
+        try:
+            prospect = client.get_prospect(prospect_id)
+        except SalesError as error:
+            self._record_failure(instance_id, prospect_id, error)
+            return False
+        return self.send(client, instance_id, plan, prospect)
+
+    def _take_retry(self, instance_id: int, prospect_id: str) -> bool:
+        """Move the reply from ``retry`` back to ``pending``; only the run whose update matched sends."""
+        with self._database.transaction() as session:
+            taken = session.execute(
+                update(AutoReply)
+                .where(
+                    AutoReply.instance_id == instance_id,
+                    AutoReply.prospect_id == prospect_id,
+                    AutoReply.state == "retry",
+                )
+                .values(state="pending", retry_at=None)
+            )
+            return taken.rowcount == 1
+
+    def _record_failure(self, instance_id: int, prospect_id: str, error: Exception) -> None:
+        status = getattr(error, "status", None)
+        reason = f"Sales answered {status}: {error}" if status else str(error)
+        log.warning("automatic reply to %s failed: %s", prospect_id, reason)
+        self._record(instance_id, prospect_id, _state_after(error), reason)
 
     def _record(self, instance_id: int, prospect_id: str, state: str, detail: str | None) -> None:
         with self._database.transaction() as session:
             reply = session.get(AutoReply, (instance_id, prospect_id))
             if reply is None:
                 return
+            reply.attempts += 1
+            if state == "retry" and reply.attempts >= REPLY_ATTEMPTS:
+                state = "failed"
             reply.state = state
             reply.detail = detail[:200] if detail else None
             reply.sent_at = utcnow() if state == "sent" else None
+            reply.retry_at = utcnow() + _backoff(reply.attempts) if state == "retry" else None
+
+
+def _backoff(attempts: int) -> timedelta:
+    return REPLY_FIRST_BACKOFF * 2 ** (attempts - 1)
+
+
+def _state_after(error: Exception) -> str:
+    """``retry`` when Sales surely did not send it and may later, ``unknown`` when it may have sent
+    it, ``failed`` when it refused (or the prospect is gone)."""
+    if not isinstance(error, SalesError) or isinstance(error, NotFound):
+        return "failed"
+    if error.may_have_changed_something:
+        return "unknown"
+    if isinstance(error, Unavailable | RateLimited):  # and Sales did not act: see the check above
+        return "retry"
+    return "failed"
