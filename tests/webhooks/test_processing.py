@@ -249,6 +249,20 @@ def test_a_reply_sales_may_have_sent_is_never_tried_again(wired):
     assert len(_messages(wired, prospect["id"])) == 1
 
 
+def test_a_reply_waiting_for_another_attempt_is_dropped_when_automatic_reply_is_turned_off(wired):
+    wired.set_settings(**REPLY_ON)
+    prospect = wired.new_prospect()
+    _faults(wired, writesUnavailable=True)
+    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    _faults(wired, writesUnavailable=False)
+    wired.set_settings(automaticReplyEnabled=False)
+    assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False
+    reply = wired.get(AutoReply, prospect["id"])
+    assert (reply.state, reply.detail) == ("failed", "automatic reply was turned off")
+    assert wired.zapp.events.replies_due(utcnow() + timedelta(days=1)) == []
+    assert _messages(wired, prospect["id"]) == []
+
+
 def test_replies_of_a_disabled_instance_wait_for_it(wired):
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect()

@@ -176,6 +176,19 @@ class AutoReplier:
             )
             return taken.rowcount == 1
 
+    def give_up(self, instance_id: int, prospect_id: str, reason: str) -> None:
+        """Stop trying a reply that waits for another attempt (the settings no longer ask for it)."""
+        with self._database.transaction() as session:
+            session.execute(
+                update(AutoReply)
+                .where(
+                    AutoReply.instance_id == instance_id,
+                    AutoReply.prospect_id == prospect_id,
+                    AutoReply.state == "retry",
+                )
+                .values(state="failed", retry_at=None, detail=reason)
+            )
+
     def _record_failure(self, instance_id: int, prospect_id: str, error: Exception) -> None:
         status = getattr(error, "status", None)
         reason = f"Sales answered {status}: {error}" if status else str(error)

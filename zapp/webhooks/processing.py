@@ -113,7 +113,10 @@ class EventProcessor:
                 return False  # kept: enabling the instance brings it back to the sweep
             plan = ReplyPlan.from_settings(instance.settings or {})
             api_key, key_index = self._vault.decrypt(instance.key_ciphertext), instance.key_index
-        if plan is None or key_index is None:
+        if plan is None:
+            self._replier.give_up(instance_id, prospect_id, "automatic reply was turned off")
+            return False
+        if key_index is None:
             return False
         return self._replier.resend(self._client_factory(api_key, key_index), instance_id, plan, prospect_id)
 
