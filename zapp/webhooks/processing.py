@@ -221,7 +221,8 @@ class EventProcessor:
         if interaction is None:
             return
         prospect_id = interaction.get("prospectId")
-        group = _group_in(summaries, prospect_id) or self._stored_group(event.instance_id, prospect_id)
+        group = interaction.get("groupId") or _group_in(summaries, prospect_id)
+        group = group or self._stored_group(event.instance_id, prospect_id)
         if group is None:
             prospect, read_at = _reread(client, prospect_id), utcnow()
             row = prospect_row(event.instance_id, prospect, read_at=read_at) if prospect else None
