@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -165,29 +165,14 @@ class AutoReplier:
     def _take_retry(self, instance_id: int, prospect_id: str) -> bool:
         """Move the reply from ``retry`` back to ``pending``; only the run whose update matched sends."""
         with self._database.transaction() as session:
-            taken = session.execute(
-                update(AutoReply)
-                .where(
-                    AutoReply.instance_id == instance_id,
-                    AutoReply.prospect_id == prospect_id,
-                    AutoReply.state == "retry",
-                )
-                .values(state="pending", retry_at=None)
-            )
+            taken = session.execute(_waiting(instance_id, prospect_id).values(state="pending", retry_at=None))
             return taken.rowcount == 1
 
     def give_up(self, instance_id: int, prospect_id: str, reason: str) -> None:
         """Stop trying a reply that waits for another attempt (the settings no longer ask for it)."""
         with self._database.transaction() as session:
-            session.execute(
-                update(AutoReply)
-                .where(
-                    AutoReply.instance_id == instance_id,
-                    AutoReply.prospect_id == prospect_id,
-                    AutoReply.state == "retry",
-                )
-                .values(state="failed", retry_at=None, detail=reason)
-            )
+            given_up = _waiting(instance_id, prospect_id).values(state="failed", retry_at=None, detail=reason)
+            session.execute(given_up)
 
     def _record_failure(self, instance_id: int, prospect_id: str, error: Exception) -> None:
         status = getattr(error, "status", None)
@@ -207,6 +192,13 @@ class AutoReplier:
             reply.detail = detail[:200] if detail else None
             reply.sent_at = utcnow() if state == "sent" else None
             reply.retry_at = utcnow() + _backoff(reply.attempts) if state == "retry" else None
+
+
+def _waiting(instance_id: int, prospect_id: str) -> Update:
+    """An update of the reply only while it waits for another attempt: whoever matches owns it."""
+    return update(AutoReply).where(
+        AutoReply.instance_id == instance_id, AutoReply.prospect_id == prospect_id, AutoReply.state == "retry"
+    )
 
 
 def _backoff(attempts: int) -> timedelta:
