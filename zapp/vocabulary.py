@@ -21,3 +21,6 @@ VIA_LABELS = {
     "facebook": N_("Facebook"),
     "note": N_("Note"),
 }
+
+# The channels a template or message goes out on, as Sales names them in its send calls.
+CHANNEL_LABELS = {"whatsapp": N_("WhatsApp"), "facebook": N_("Facebook Messenger")}

@@ -235,6 +235,15 @@ def test_sales_own_message_comes_back_when_it_refuses(dialog, sandbox):
     assert sent_to(sandbox, opened.prospect) == []
 
 
+def test_a_send_to_a_contact_sales_no_longer_has_says_so(dialog, sandbox):
+    opened, _data = dialog
+    prospect_id = opened.prospect["id"]
+    next(a for a in sandbox.state.accounts.values() if prospect_id in a.prospects).remove_prospect(prospect_id)
+    response = opened.send("template", {"key": "welcome_lead", "parameters": {"prospect.firstName": "Ana"}})
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "prospect_not_found"
+
+
 def test_a_refused_or_failed_send_frees_its_key_for_the_retry(dialog, sandbox):
     opened, _data = dialog
     same = key()

@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as ma_fields
 
 from ..i18n import N_, negotiate_language, translate
+from ..vocabulary import CHANNEL_LABELS
 from .fields import StrictBoolean, StrictInteger, StrictString
 
 # How each kind of input is named in Sales' form schema. The seed shows only
@@ -25,7 +26,7 @@ from .fields import StrictBoolean, StrictInteger, StrictString
 SALES_INPUT_TYPES = {"boolean": "checkbox", "integer": "number", "choice": "select", "text": "text"}
 
 CURRENCIES = ("BRL", "USD", "EUR", "MXN", "ARS", "CLP", "COP", "PEN", "UYU")
-CHANNELS = (("whatsapp", N_("WhatsApp")), ("facebook", N_("Facebook Messenger")))
+CHANNELS = tuple(CHANNEL_LABELS.items())
 TEMPLATE_KEY_PATTERN = r"^[A-Za-z0-9_.\-]{0,100}$"
 
 

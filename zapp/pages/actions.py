@@ -36,7 +36,7 @@ from ..http import read_json_object
 from ..models import ActionRecord, utcnow
 from ..openapi import documented
 from ..sales import SalesClient
-from ..sales.errors import Conflict, InvalidId, RateLimited, SalesError, Unavailable
+from ..sales.errors import Conflict, InvalidId, NotFound, RateLimited, SalesError, Unavailable
 from .context import FollowUp, require_context
 from .refusals import (
     ActAsUserMissing,
@@ -47,7 +47,6 @@ from .refusals import (
     IdempotencyKeyMisuse,
     InvalidInput,
     ProspectNotFound,
-    SalesUnavailable,
 )
 from .sales_calls import checked_prospect, sales_client_for
 
@@ -173,23 +172,25 @@ def perform_once(
 
 
 def _call_sales(client: SalesClient, perform: Callable[[SalesClient], dict[str, Any]]) -> dict[str, Any]:
-    """``perform``, with Sales' errors turned into what the person can act on."""
+    """``perform``, with the Sales errors only an action has turned into what the person can act on.
+
+    The rest (a prospect read that finds nothing, a bad id, Sales down) go on
+    to ``sales_client_for``, which answers them as on every page call.
+    """
     try:
         return perform(client)
     except SalesError as error:
-        raise _refusal_for(error) from None
-
-
-def _refusal_for(error: SalesError) -> Exception:
-    if error.may_have_changed_something:
-        return ActionOutcomeUnknown(f"Sales answered {error.status or type(error).__name__} to a change")
-    if isinstance(error, Conflict) and "/as-user/" in (error.path or ""):
-        return ActAsUserMissing("Sales answered 409", sales_message=error.sales_message)
-    if isinstance(error, Unavailable | RateLimited):
-        return SalesUnavailable(type(error).__name__)
-    if isinstance(error, InvalidId):
-        return BadParameters(str(error))
-    return ActionRefusedBySales(f"Sales answered {error.status}", sales_message=error.sales_message)
+        if error.may_have_changed_something:
+            status = error.status or type(error).__name__
+            raise ActionOutcomeUnknown(f"Sales answered {status} to a change") from None
+        if isinstance(error, Conflict) and "/as-user/" in (error.path or ""):
+            raise ActAsUserMissing("Sales answered 409", sales_message=error.sales_message) from None
+        if isinstance(error, InvalidId | Unavailable | RateLimited) or (
+            isinstance(error, NotFound) and error.method == "GET"
+        ):
+            raise
+        refused = f"Sales answered {error.status}"
+        raise ActionRefusedBySales(refused, sales_message=error.sales_message) from None
 
 
 def _claim(database: Database, instance_id: int, key: str, action: Action) -> ActionRecord | None:
@@ -210,7 +211,7 @@ def _claim(database: Database, instance_id: int, key: str, action: Action) -> Ac
         return None
     except IntegrityError:
         pass
-    with database.transaction() as session:
+    with database.reading_session() as session:
         record = session.scalar(
             select(ActionRecord).where(ActionRecord.instance_id == instance_id, ActionRecord.key == key)
         )

@@ -126,7 +126,7 @@ def covers_group(database: Database, instance: ResolvedInstance, group_id: str |
     """Whether ``group_id`` is one of the groups ``instance`` covers."""
     if group_id is None or not OBJECT_ID.fullmatch(group_id):
         return False
-    with database.transaction() as session:
+    with database.reading_session() as session:
         found = session.scalar(
             select(InstanceGroup.id).where(
                 InstanceGroup.instance_id == instance.id, InstanceGroup.group_id == group_id

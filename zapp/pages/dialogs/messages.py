@@ -18,6 +18,7 @@ from ...i18n import N_, translate
 from ...models import StoredProspect
 from ...openapi import documented
 from ...sales import SalesClient
+from ...vocabulary import CHANNEL_LABELS
 from ..actions import ACTION_ERRORS, Action, load_action, page_action, perform_once
 from ..blueprint import bp
 from ..context import FollowUp, require_context
@@ -64,8 +65,7 @@ MESSAGES = {
     "writeSomething": N_("Write a message first."),
     "salesSaid": N_("Zenvia Sales said:"),
     "preview": N_("Preview"),
-    "whatsapp": N_("WhatsApp"),
-    "facebook": N_("Facebook Messenger"),
+    **CHANNEL_LABELS,
 }
 
 
@@ -200,7 +200,7 @@ def _checked_upload() -> tuple[str, bytes, str]:
 
 def _stored_windows(instance: ResolvedInstance, prospect_id: str | None) -> dict[str, int | None]:
     """The conversation windows Sales' last prospect notification told the store, if any."""
-    with current_app.extensions["zapp"].database.transaction() as session:
+    with current_app.extensions["zapp"].database.reading_session() as session:
         row = session.execute(
             select(StoredProspect.whatsapp_due_ms, StoredProspect.facebook_due_ms).where(
                 StoredProspect.instance_id == instance.id, StoredProspect.prospect_id == prospect_id
