@@ -24,3 +24,6 @@ VIA_LABELS = {
 
 # The channels a template or message goes out on, as Sales names them in its send calls.
 CHANNEL_LABELS = {"whatsapp": N_("WhatsApp"), "facebook": N_("Facebook Messenger")}
+
+# What stands for the agent of a prospect or an interaction that has none.
+NO_AGENT = N_("No agent")

@@ -112,6 +112,7 @@ def test_a_bad_period_is_a_400_page_with_a_reason(client, hostile, query, reason
     [
         ("end=2026-03-31", "end=2026-02-01", "ends before it starts"),
         ("start=2026-03-01&end=2026-03-31", "start=9999-12-31&end=9999-12-31", "start and an end date"),
+        ("end=2026-03-31", "end=2026-03-31&end=2026-04-30", "incomplete or damaged"),
     ],
 )
 def test_a_bad_period_on_the_download_is_a_json_400(client, hostile, replaced, by, reason):

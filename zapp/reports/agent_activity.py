@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session
 
 from ..i18n import N_
 from ..models import StoredInteraction
-from ..vocabulary import VIA_LABELS
+from ..vocabulary import NO_AGENT, VIA_LABELS
 from .days import bucket_of, per_day
 from .scope import ReportScope
 from .tables import Chart, Figure, Report, Share, Table
 
 I = StoredInteraction.__table__  # noqa: E741 (the table, as P is for prospects)
-NO_AGENT = N_("No agent")
 OTHER = N_("Other")
 
 

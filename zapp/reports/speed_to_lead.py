@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..i18n import N_
 from ..models import StoredProspect
+from ..vocabulary import NO_AGENT
 from .scope import ReportScope
 from .tables import Chart, Duration, Figure, Moment, Report, Share, Table
 
@@ -37,7 +38,6 @@ BUCKETS: tuple[tuple[int | None, str], ...] = (
 )
 PERCENTILES = (50, 90)
 WAITING_SHOWN = 100
-NO_AGENT = N_("No agent")
 NO_SOURCE = N_("Unknown source")
 
 

@@ -73,7 +73,6 @@ class Chart:
 class Figure:
     label: str
     value: Cell
-    hint: str | None = None
 
 
 @dataclass

@@ -13,8 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from babel.dates import format_date
-from flask import Response, current_app, request, url_for
-from markupsafe import Markup
+from flask import Response, current_app, url_for
 from sqlalchemy.orm import Session
 
 from ...i18n import N_, translate
@@ -25,7 +24,7 @@ from ...reports.ranges import RangeError, ReportRange, parse_range
 from ...reports.scope import ReportScope, group_and_descendants, instance_settings
 from ...reports.tables import Cell, CellFormatter, Moment, Report, Table
 from ..context import FollowUp
-from ..extension_points import Page
+from ..extension_points import Page, single_parameters
 from ..instances import GroupRef, ResolvedInstance
 from ..refusals import BadRange
 from ..rendering import render_page
@@ -118,7 +117,7 @@ def show_report(kind: ReportKind, page: Page) -> Response:
 
 def download_report(kind: ReportKind, followup: FollowUp) -> Response:
     """The CSV of the page the token was minted for: its group, the period in the query string."""
-    params = {name: request.args[name] for name in ("range", "start", "end") if name in request.args}
+    params = single_parameters(("range", "start", "end"))
     built = build_report(kind, followup.instance, params, followup.context.language)
     t = _translator(built.language)
     heading = [
@@ -159,7 +158,6 @@ def _iso(moment: datetime | None) -> str:
 
 def _template_values(built: BuiltReport) -> dict[str, Any]:
     t, cell = _translator(built.language), built.formatter
-    number: Callable[[int], str] = cell
     return {
         "title": t(built.kind.name),
         "group_name": built.group.display_name,
@@ -167,19 +165,15 @@ def _template_values(built: BuiltReport) -> dict[str, Any]:
         "timezone": built.window.timezone,
         "freshness": _freshness_line(built, t),
         "importing": [
-            t(N_("Importing history: %(count)s records so far.")) % {"count": number(item.imported)}
+            t(N_("Importing history: %(count)s records so far.")) % {"count": cell(item.imported)}
             for item in built.freshness.running
         ],
         "nothing_imported": built.freshness.nothing_imported,
         "empty": built.report.empty,
         "figures": [(t(f.label), cell(f.value)) for f in built.report.figures],
-        "charts": [_chart(chart, t, number) for chart in built.report.charts],
+        "charts": [render_chart(chart, t(chart.title), cell) for chart in built.report.charts],
         "tables": [_table(table, t, cell) for table in built.report.tables],
     }
-
-
-def _chart(chart: Any, t: Callable[[str], str], number: Callable[[int], str]) -> Markup:
-    return render_chart(chart, t(chart.title), number)
 
 
 def _period(built: BuiltReport) -> str:

@@ -43,7 +43,8 @@
       referrerPolicy: "no-referrer"
     })
       .then(function (response) { return response.ok ? response.blob() : failure(response); })
-      .then(save, fail)
+      .then(save)
+      .catch(fail)
       .then(function () { button.disabled = false; });
   });
 })();
