@@ -305,6 +305,14 @@ def test_the_sweep_requeues_events_left_unprocessed_for_a_minute(wired, immediat
     assert wired.events()[0].processed_at is not None
 
 
+def test_the_sweep_does_not_queue_an_event_again_while_its_job_may_still_come(wired):
+    event_id = _deliver(wired, envelope(wired.new_prospect()))  # no worker runs here: it stays queued
+    later = utcnow() + timedelta(seconds=61)
+    assert wired.zapp.events.stale(later, timedelta(minutes=1)) == [event_id]
+    assert wired.zapp.events.stale(later + timedelta(minutes=1), timedelta(minutes=1)) == []
+    assert wired.zapp.events.stale(later + timedelta(minutes=6), timedelta(minutes=1)) == [event_id]
+
+
 def test_a_failed_attempt_is_counted_with_its_reason(wired):
     prospect = wired.new_prospect()
     event_id = _deliver(wired, envelope(prospect))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,7 +59,7 @@ class ImportStep:
 class _Target:
     instance_id: int
     public_id: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a log line or a traceback
     key_index: str
     default_days: int
 
@@ -129,8 +129,7 @@ class HistoryImporter:
     # -- steps -------------------------------------------------------------------
 
     def _target(self, public_id: str) -> _Target:
-        self._vault.index_key()  # outside the transaction below (SQLite allows one writer)
-        with self._database.transaction() as session:
+        with self._database.reading_session() as session:
             instance = session.scalars(select(Instance).where(Instance.public_id == public_id)).one_or_none()
             if instance is None or instance.is_deleted or instance.key_ciphertext is None:
                 raise ImportRefused(

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..models import Instance, InstanceState, StoredProspect, WebhookEvent, utcnow
@@ -50,6 +51,8 @@ ClientFactory = Callable[[str, str], SalesClient]
 SWEEP_FIRST_BACKOFF = timedelta(minutes=1)
 SWEEP_MAX_BACKOFF = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=3)
+# An event the sweep or the backlog has queued is left to that job this long before it is queued again.
+REQUEUE_AFTER = timedelta(minutes=5)
 
 
 class Outcome(enum.StrEnum):
@@ -66,7 +69,7 @@ class _Event:
     topic: str
     kind: str
     payload: dict[str, Any]
-    api_key: str
+    api_key: str = field(repr=False)  # never in a log line or a traceback
     key_index: str
     reply: ReplyPlan | None
 
@@ -106,8 +109,7 @@ class EventProcessor:
 
     def retry_reply(self, instance_id: int, prospect_id: str) -> bool:
         """Try an automatic reply again while its instance is enabled and still asks for it."""
-        self._vault.index_key()
-        with self._database.transaction() as session:
+        with self._database.reading_session() as session:
             instance = session.get(Instance, instance_id)
             if instance is None or not instance.is_active or instance.key_ciphertext is None:
                 return False  # kept: enabling the instance brings it back to the sweep
@@ -130,9 +132,10 @@ class EventProcessor:
                 event.retry_at = utcnow() + sweep_backoff(event.attempts)
 
     def pending_of(self, public_id: str) -> list[int]:
-        """The instance's unprocessed events, oldest first (the backlog queued when it is enabled)."""
+        """The instance's unprocessed events, oldest first (the backlog queued when it is enabled),
+        marked as queued so that the sweep leaves them to these jobs for a while."""
         with self._database.transaction() as session:
-            return list(
+            ids = list(
                 session.scalars(
                     select(WebhookEvent.id)
                     .join(Instance, Instance.id == WebhookEvent.instance_id)
@@ -140,12 +143,14 @@ class EventProcessor:
                     .order_by(WebhookEvent.id)
                 )
             )
+            return _mark_queued(session, ids, utcnow())
 
     def stale(self, now: datetime, older_than: timedelta, limit: int = 500) -> list[int]:
         """Events of enabled instances left unprocessed for longer than ``older_than`` (lost enqueues)
-        or failed and past their backoff; none older than ``GIVE_UP_AFTER``."""
+        or failed and past their backoff; none older than ``GIVE_UP_AFTER``. Marked as queued, so
+        that a queue running behind does not get the same events again every minute."""
         with self._database.transaction() as session:
-            return list(
+            ids = list(
                 session.scalars(
                     select(WebhookEvent.id)
                     .join(Instance, Instance.id == WebhookEvent.instance_id)
@@ -160,12 +165,12 @@ class EventProcessor:
                     .limit(limit)
                 )
             )
+            return _mark_queued(session, ids, now)
 
     # -- steps -------------------------------------------------------------------
 
     def _load(self, event_id: int) -> _Event | Outcome:
-        self._vault.index_key()  # outside the transaction below (SQLite allows one writer)
-        with self._database.transaction() as session:
+        with self._database.reading_session() as session:
             event = session.get(WebhookEvent, event_id)
             if event is None:
                 return Outcome.GONE
@@ -262,6 +267,15 @@ class EventProcessor:
                 return Outcome.PROCESSED, []
             claimed = [p for p in work.reply_to if self._replier.claim(session, event.instance_id, p)]
             return Outcome.PROCESSED, claimed
+
+
+def _mark_queued(session: Session, ids: list[int], now: datetime) -> list[int]:
+    """Hold the events back from the sweep until ``REQUEUE_AFTER`` (a failure sets its own backoff)."""
+    if ids:
+        session.execute(
+            update(WebhookEvent).where(WebhookEvent.id.in_(ids)).values(retry_at=now + REQUEUE_AFTER)
+        )
+    return ids
 
 
 def sweep_backoff(attempts: int) -> timedelta:
