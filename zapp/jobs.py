@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import redis
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from .config import Config
@@ -43,6 +44,8 @@ EVENT_RETRY_DELAY = 2  # seconds, doubled: about 8.5 min, then the sweep takes o
 IMPORT_RETRIES = 8
 IMPORT_RETRY_DELAY = 10  # seconds, doubled: about 42 min; each retry resumes from the checkpoint
 SWEEP_AFTER = timedelta(minutes=1)
+REDIS_CONNECT_TIMEOUT = 2  # seconds
+REDIS_TIMEOUT = 5  # seconds
 
 
 def queue_path(config: Config, instance_path: str) -> str:
@@ -60,7 +63,12 @@ def queue_path(config: Config, instance_path: str) -> str:
 
 def build_queue(config: Config, instance_path: str) -> Huey:
     if config.redis_url:
-        return RedisHuey("zapp", url=config.redis_url, results=False)
+        # Bounded waits: a webhook's acknowledgement enqueues, and must not hang on an unreachable
+        # Redis (the event is stored; the sweep queues it later). Above huey's 1 s blocking read.
+        pool = redis.ConnectionPool.from_url(
+            config.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
+        return RedisHuey("zapp", connection_pool=pool, results=False)
     return SqliteHuey("zapp", filename=queue_path(config, instance_path), results=False, timeout=30)
 
 

@@ -238,7 +238,8 @@ def test_sales_own_message_comes_back_when_it_refuses(dialog, sandbox):
 def test_a_send_to_a_contact_sales_no_longer_has_says_so(dialog, sandbox):
     opened, _data = dialog
     prospect_id = opened.prospect["id"]
-    next(a for a in sandbox.state.accounts.values() if prospect_id in a.prospects).remove_prospect(prospect_id)
+    account = next(a for a in sandbox.state.accounts.values() if prospect_id in a.prospects)
+    account.remove_prospect(prospect_id)
     response = opened.send("template", {"key": "welcome_lead", "parameters": {"prospect.firstName": "Ana"}})
     assert response.status_code == 404
     assert response.json["error"]["code"] == "prospect_not_found"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import time
 
 import pytest
 
 from tests.conftest import free_port
 from tests.webhooks.conftest import envelope
 from zapp import create_app
+from zapp.jobs import REDIS_CONNECT_TIMEOUT, REDIS_TIMEOUT
 from zapp.webhooks.inbox import dedupe_key
 
 
@@ -137,11 +141,31 @@ def test_database_unreachable_is_503_with_retry_after(app_env, prospect, wired):
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_the_token_never_reaches_the_log(wired, prospect, capsys):
-    wired.app.test_client().post(wired.path, json=envelope(prospect))
-    wired.app.test_client().post(wired.path + "/", json=envelope(prospect))
-    captured = capsys.readouterr()
-    assert wired.token not in captured.out + captured.err
+def test_the_token_never_reaches_the_log(wired, prospect, caplog):
+    with caplog.at_level(logging.INFO):
+        wired.app.test_client().post(wired.path, json=envelope(prospect))
+        wired.app.test_client().post(wired.path + "/", json=envelope(prospect))
+    [handler] = [h for h in logging.getLogger().handlers if getattr(h, "_zapp", False)]
+    lines = [handler.format(record) for record in caplog.records if handler.filter(record)]
+    assert sum("/webhooks/" in line for line in lines) >= 2  # both requests were logged...
+    assert all(wired.token not in line for line in lines)  # ...as the app's log handler writes them
+
+
+def test_an_unresponsive_job_queue_does_not_hold_the_acknowledgement(app_env, prospect, wired):
+    """Redis that accepts connections and never answers: the event is stored, the sweep queues it."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        redis_url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        hung = create_app(
+            {**app_env, "ZAPP_REDIS_URL": redis_url, "ZAPP_SALES_API_URL": wired.sandbox.api_url}
+        )
+        started = time.monotonic()
+        response = hung.test_client().post(wired.path, json=envelope(prospect))
+        assert response.status_code == 202, response.get_data(as_text=True)
+        assert time.monotonic() - started < REDIS_CONNECT_TIMEOUT + REDIS_TIMEOUT + 5
+        assert len(wired.events()) == 1
+    finally:
+        silent.close()
 
 
 def test_the_webhook_is_documented(wired):
