@@ -15,6 +15,13 @@ from zapp.store.records import store_interactions, store_prospects
 DAY_MS = 86_400_000
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 REPORTS = ("speed-to-lead", "lead-sources", "agent-activity")
+# The cell each report's CSV must show for a value that would start a formula: the source, the
+# campaign, the channel (via) of the hostile rows below.
+NEUTRALISED = {
+    "speed-to-lead": "'+" + HOSTILE_LAST,
+    "lead-sources": "'" + FORMULA,
+    "agent-activity": "'@" + HOSTILE_LAST,
+}
 
 
 def _ms(text: str) -> int:
@@ -26,7 +33,7 @@ def _prospect(instance_id: int, group: str, created: str, **values) -> dict:
     row = {
         "instance_id": instance_id, "prospect_id": object_id(), "group_id": group, "agent_id": object_id(),
         "agent_name": HOSTILE_NAME, "first_name": HOSTILE_LAST, "last_name": "-1+2", "status": "new",
-        "label": None, "category": None, "archiving_reason": None, "source": HOSTILE_LAST,
+        "label": None, "category": None, "archiving_reason": None, "source": "+" + HOSTILE_LAST,
         "utm_source": HOSTILE_NAME, "utm_medium": "@SUM(A1)", "utm_campaign": FORMULA,
         "created_ms": created_ms, "first_contact_ms": None, "updated_ms": created_ms,
         "whatsapp_due_ms": None, "facebook_due_ms": None,
@@ -38,7 +45,7 @@ def _interaction(instance_id: int, group: str, created: str) -> dict:
     created_ms = _ms(created)
     return {
         "instance_id": instance_id, "interaction_id": object_id(), "prospect_id": object_id(),
-        "group_id": group, "agent_id": object_id(), "agent_name": HOSTILE_NAME, "via": HOSTILE_LAST,
+        "group_id": group, "agent_id": object_id(), "agent_name": HOSTILE_NAME, "via": "@" + HOSTILE_LAST,
         "proactive": True, "status": None, "created_ms": created_ms, "updated_ms": created_ms,
     }  # fmt: skip
 
@@ -77,6 +84,8 @@ def test_hostile_names_are_escaped_in_html_svg_and_csv(client, hostile, key):
             assert not any(cell.startswith(("=", "+", "@")) for cell in row), row
             assert not any(cell.startswith("-") and not cell.lstrip("-").replace(".", "").isdigit()
                            for cell in row), row  # fmt: skip
+    cells = {cell for rows in tables.values() for row in rows for cell in row}
+    assert NEUTRALISED[key] in cells, tables  # each report shows a value that would start a formula
     if key == "lead-sources":
         assert tables["By campaign"][1][0] == "'" + FORMULA
         assert tables["By medium"][1][0] == "'@SUM(A1)"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import requests
 import time_machine
 from sqlalchemy import delete, select
 
 from tests.webhooks.conftest import envelope
 from zapp.models import AutoReply, InstanceGroup, StoredInteraction, StoredProspect, WebhookEvent, utcnow
+from zapp.sales.errors import Unavailable
 from zapp.store.records import epoch_ms
 from zapp.webhooks.auto_reply import REPLY_ATTEMPTS, template_parameters, whatsapp_safe
 from zapp.webhooks.processing import Outcome, sweep_backoff
@@ -316,13 +318,12 @@ def test_the_sweep_does_not_queue_an_event_again_while_its_job_may_still_come(wi
 def test_a_failed_attempt_is_counted_with_its_reason(wired):
     prospect = wired.new_prospect()
     event_id = _deliver(wired, envelope(prospect))
-    requests.post(f"{wired.sandbox.base_url}/_sandbox/faults", json={"errorRate": 1.0}, timeout=10)
+    _faults(wired, errorRate=1.0)
     try:
-        wired.zapp.jobs.process_event.call_local(event_id)
-    except Exception as error:  # noqa: BLE001 - the job raises so that huey retries it
-        assert "Unavailable" in type(error).__name__
+        with pytest.raises(Unavailable):  # the job raises so that huey retries it
+            wired.zapp.jobs.process_event.call_local(event_id)
     finally:
-        requests.post(f"{wired.sandbox.base_url}/_sandbox/faults", json={"errorRate": 0.0}, timeout=10)
+        _faults(wired, errorRate=0.0)
     [event] = wired.events()
     assert event.processed_at is None and event.attempts == 1 and "Unavailable" in event.last_error
     assert "api-key" not in event.last_error

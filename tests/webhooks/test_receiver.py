@@ -63,6 +63,9 @@ def test_one_operation_on_two_topics_is_two_events(wired, prospect):
     created = envelope(prospect, operationId=operation)
     interaction = envelope(prospect, topic="interactions", operationId=operation)
     assert dedupe_key(created) != dedupe_key(interaction)
+    client = wired.app.test_client()
+    assert [client.post(wired.path, json=body).status_code for body in (created, interaction)] == [202, 202]
+    assert sorted(event.topic for event in wired.events()) == ["interactions", "prospects"]
 
 
 @pytest.mark.parametrize(
