@@ -108,10 +108,6 @@ def handoff_data(followup: FollowUp) -> Response:
     return jsonify(HandoffDataSchema().dump(data))
 
 
-def _act_as_user_help(language: str) -> str:
-    return translate(language, ActAsUserMissing.message)
-
-
 def _as_user_options(client: SalesClient) -> dict[str, list[dict[str, str]]]:
     targets = client.transfer_targets()
     targets = targets if isinstance(targets, Mapping) else {}

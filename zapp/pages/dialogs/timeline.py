@@ -7,7 +7,7 @@ guarded by the page's context token.
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 from marshmallow import ValidationError
 
 from ...i18n import N_, translate
@@ -16,12 +16,11 @@ from ...vocabulary import VIA_LABELS
 from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
-from ..instances import require_prospect_in_instance
 from ..refusals import BadParameters, ProspectNotFound
 from ..rendering import render_page
-from ..sales_calls import sales_client_for
+from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import TimelineQuerySchema, TimelineSchema
-from .timeline_data import fetch_timeline
+from .timeline_data import shape_timeline
 
 # Strings the page's script shows, localized on the server like everything else.
 MESSAGES = {
@@ -73,14 +72,11 @@ def timeline(page: Page) -> Response:
 )
 @require_context(purpose=timeline.extension_point.purpose, prospect_from="query:prospect")
 def timeline_data(followup: FollowUp) -> Response:
-    database = current_app.extensions["zapp"].database
-
-    def check_prospect(prospect) -> None:
-        require_prospect_in_instance(database, followup.instance, prospect)
-
     page = _query_page()
     with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
-        data = fetch_timeline(client, followup.context.prospect, check_prospect=check_prospect, page=page)
+        prospect = checked_prospect(client, followup.instance, followup.context.prospect)
+        interactions = client.list_prospect_interactions(followup.context.prospect)
+    data = shape_timeline(prospect, interactions if isinstance(interactions, list) else [], page=page)
     return jsonify(TimelineSchema().dump(data))
 
 

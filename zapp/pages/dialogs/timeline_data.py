@@ -6,31 +6,15 @@ renders them as text, and links keep an ``http(s)`` scheme or are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
-
-from ...sales import SalesClient
 
 MAX_ENTRIES = 500
 PAGE_SIZE = 20
 MAX_LEADS = 20
 MAX_TEXT = 2000
 MAX_NAME = 200
-
-
-def fetch_timeline(
-    client: SalesClient,
-    prospect_id: str,
-    *,
-    check_prospect: Callable[[Mapping[str, Any]], None],
-    page: int = 1,
-) -> dict[str, Any]:
-    """Read the prospect, let ``check_prospect`` refuse it, then read its interactions."""
-    prospect = client.get_prospect(prospect_id)
-    check_prospect(prospect if isinstance(prospect, Mapping) else {})
-    interactions = client.list_prospect_interactions(prospect_id)
-    return shape_timeline(prospect, interactions if isinstance(interactions, list) else [], page=page)
 
 
 def shape_timeline(prospect: Mapping[str, Any], interactions: list[Any], *, page: int = 1) -> dict[str, Any]:
