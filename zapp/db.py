@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Insert, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,14 @@ READ_ONLY = "zapp_read_only"
 def is_sqlite(engine_or_url: Engine | str) -> bool:
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
     return url.get_backend_name() == "sqlite"
+
+
+def dialect_insert(dialect: str) -> Callable[..., Insert]:
+    """The INSERT of ``dialect`` that has ON CONFLICT (upserts, insert-once claims)."""
+    inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
+        raise RuntimeError(f"zapp supports PostgreSQL and SQLite, not {dialect}")
+    return inserts[dialect]
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -69,10 +69,8 @@ class Provisioner:
             return False
         try:
             return self._provision(target)
-        except BaseException:
-            # Whatever went wrong, the job's own retries must not find this run's lease still held.
+        finally:  # however it ended, the job's retries and the next transition must find the lease free
             self._release_lease(target)
-            raise
 
     def _provision(self, target: _Target) -> bool:
         public_id = target.public_id
@@ -169,7 +167,6 @@ class Provisioner:
             instance = session.get(Instance, target.instance_id, with_for_update=True)
             if instance is None or instance.is_deleted:
                 return False
-            instance.provisioning_lease_until = None
             instance.sales_group_id = integration.get("groupId")
             instance.sales_account_id = integration.get("accountId")
             instance.language = integration.get("language")
@@ -192,7 +189,6 @@ class Provisioner:
             instance = session.get(Instance, target.instance_id)
             if instance is not None:
                 instance.provisioning_error = message[:500]
-                instance.provisioning_lease_until = None
 
 
 def _drop_subscription(client: SalesClient, subscription: dict) -> None:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..db import dialect_insert
 from ..models import StoredInteraction, StoredProspect
 from ..sales.ids import OBJECT_ID
 
@@ -218,11 +218,7 @@ def _upsert(session: Session, table: Table, keys: tuple[str, ...], rows: Iterabl
 
 
 def _upsert_batch(session: Session, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise RuntimeError(f"the store supports PostgreSQL and SQLite, not {dialect}")
-    statement = insert(table)
+    statement = dialect_insert(session.get_bind().dialect.name)(table)
     excluded = statement.excluded
     given = set(rows[0])  # rows of one batch carry the same columns (partial rows are grouped so)
     changing = {

@@ -19,10 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Update, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..db import Database
+from ..db import Database, dialect_insert
 from ..lifecycle.settings_form import merged_settings
 from ..models import AutoReply, Instance, InstanceGroup, InstanceState, utcnow
 from ..sales import SalesClient
@@ -79,18 +78,11 @@ def template_parameters(prospect: Mapping[str, Any]) -> dict[str, str]:
     return {name: whatsapp_safe(value) for name, value in values.items()}
 
 
-def _group_of(prospect: Mapping[str, Any]) -> str | None:
-    group = prospect.get("groupId") or prospect.get("group")
-    if isinstance(group, Mapping):
-        group = group.get("id") or group.get("_id")
-    return group if isinstance(group, str) else None
-
-
 class AutoReplier:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    def claim(self, session: Session, instance_id: int, prospect: Mapping[str, Any]) -> bool:
+    def claim(self, session: Session, instance_id: int, prospect_id: str, group_id: str) -> bool:
         """Take the prospect's one reply, inside the caller's transaction; False if already taken.
 
         The webhook is a hint; the prospect re-read with the instance's key is
@@ -100,21 +92,20 @@ class AutoReplier:
         provisioning's commit) still gets its reply, and marks the instance
         for a provisioning refresh so that the reports learn the group too.
         """
-        group = _group_of(prospect)
         covered = session.scalar(
             select(InstanceGroup.id).where(
-                InstanceGroup.instance_id == instance_id, InstanceGroup.group_id == group
+                InstanceGroup.instance_id == instance_id, InstanceGroup.group_id == group_id
             )
         )
         if covered is None:
-            log.info("prospect %s is in a group this instance does not know yet; refreshing", prospect["id"])
+            log.info("prospect %s is in a group this instance does not know yet; refreshing", prospect_id)
             session.execute(
                 update(Instance).where(Instance.id == instance_id).values(version=Instance.version + 1)
             )
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+        insert = dialect_insert(session.get_bind().dialect.name)
         statement = (
             insert(AutoReply)
-            .values(instance_id=instance_id, prospect_id=prospect["id"], state="pending", created_at=utcnow())
+            .values(instance_id=instance_id, prospect_id=prospect_id, state="pending", created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["instance_id", "prospect_id"])
             .returning(AutoReply.prospect_id)
         )

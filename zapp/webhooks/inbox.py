@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..db import Database
+from ..db import Database, dialect_insert
 from ..errors import ApiError
 from ..models import Instance, InstanceState, WebhookEvent, utcnow
 from ..vault import Vault
@@ -68,7 +67,12 @@ class Inbox:
     def __init__(self, database: Database, vault: Vault) -> None:
         self._database = database
         self._vault = vault
-        self._inserts: dict[str, Any] = {}
+        # Built once: the acknowledgement runs it for every delivery.
+        self._insert = (
+            dialect_insert(database.engine.dialect.name)(WebhookEvent)
+            .on_conflict_do_nothing(index_elements=["instance_id", "dedupe_key"])
+            .returning(WebhookEvent.id)
+        )
 
     def store(self, token: str, envelope: dict[str, Any]) -> Receipt:
         """Store the event for the instance listening at ``token``, in one transaction.
@@ -83,28 +87,10 @@ class Inbox:
             instance_id = connection.scalar(_LISTENING, {"index": index})
             if instance_id is None:
                 raise UnknownWebhook()
-            return Receipt(connection.scalar(self._insert(connection), {"instance_id": instance_id, **row}))
-
-    def _insert(self, connection):
-        """The insert that stores an event unless one with its key is there; built once per dialect."""
-        dialect = connection.dialect.name
-        if dialect not in self._inserts:
-            self._inserts[dialect] = (
-                _dialect_insert(dialect)(WebhookEvent)
-                .on_conflict_do_nothing(index_elements=["instance_id", "dedupe_key"])
-                .returning(WebhookEvent.id)
-            )
-        return self._inserts[dialect]
+            return Receipt(connection.scalar(self._insert, {"instance_id": instance_id, **row}))
 
 
 # Built once: the acknowledgement path runs it for every delivery.
 _LISTENING = select(Instance.id).where(
     Instance.webhook_token_index == bindparam("index"), Instance.state != InstanceState.DELETED.value
 )
-
-
-def _dialect_insert(dialect: str):
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise RuntimeError(f"the inbox supports PostgreSQL and SQLite, not {dialect}")
-    return insert

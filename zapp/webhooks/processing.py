@@ -79,7 +79,7 @@ class _Work:
     full_prospects: list[dict[str, Any]] = field(default_factory=list)
     partial_prospects: list[dict[str, Any]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)
-    reply_to: list[dict[str, Any]] = field(default_factory=list)
+    reply_to: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (prospect, its group)
 
 
 class EventProcessor:
@@ -204,7 +204,7 @@ class EventProcessor:
                 row = prospect_row(event.instance_id, prospect, read_at=read_at, **windows)
                 if row is not None:
                     work.full_prospects.append(row)
-                    work.reply_to.append(prospect)
+                    work.reply_to.append((prospect, row["group_id"]))
         elif event.topic == "prospects":
             work.partial_prospects = _summary_rows(event, summaries, _windows(event.payload))
         elif event.topic == "interactions":
@@ -265,7 +265,11 @@ class EventProcessor:
             row.last_error = None
             if event.reply is None:
                 return Outcome.PROCESSED, []
-            claimed = [p for p in work.reply_to if self._replier.claim(session, event.instance_id, p)]
+            claimed = [
+                prospect
+                for prospect, group_id in work.reply_to
+                if self._replier.claim(session, event.instance_id, prospect["id"], group_id)
+            ]
             return Outcome.PROCESSED, claimed
 
 
