@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.conftest import ROOT, wait_until
 from zapp import create_app
@@ -124,6 +124,34 @@ def test_a_failed_import_records_its_error_and_resumes(history_app, installed):
     assert state.status == "failed" and state.error
     history.run(public_id)
     assert _states(history_app)["prospects"].status == "done"
+
+
+def _fail_next_import(history_app, public_id: str) -> None:
+    """Run the import (or its resumption) with Sales answering every read 503."""
+    faults = f"{history_app.sandbox.base_url}/_sandbox/faults"
+    requests.post(faults, json={"errorRate": 1.0}, timeout=10)
+    try:
+        with pytest.raises(Unavailable):
+            history_app.extensions["zapp"].history.run(public_id, days=100)
+    finally:
+        requests.post(faults, json={"errorRate": 0.0}, timeout=10)
+
+
+def test_the_reconcile_resumes_an_import_only_once_it_has_been_idle(history_app, installed):
+    public_id, _key = installed
+    zapp = history_app.extensions["zapp"]
+    history, hour_ago = zapp.history, utcnow() - timedelta(hours=1)
+    with zapp.database.transaction() as session:
+        session.execute(update(Instance).values(provisioned_at=hour_ago))
+    assert history.stalled(utcnow()) == [public_id]  # provisioned, never started: its job was lost
+    _fail_next_import(history_app, public_id)
+    assert history.stalled(utcnow()) == []  # just failed: the job's own retries come first
+    with zapp.database.transaction() as session:  # as if that attempt were an hour old
+        session.execute(update(SyncState).values(started_at=hour_ago, last_synced_at=None))
+    assert history.stalled(utcnow()) == [public_id]
+    _fail_next_import(history_app, public_id)  # a resumed attempt that failed at once...
+    assert history.stalled(utcnow() + timedelta(minutes=1)) == []  # ...still counts as recent activity
+    assert history.stalled(utcnow() + timedelta(minutes=16)) == [public_id]
 
 
 def test_disabled_and_unknown_instances_are_refused_with_what_to_do(history_app, installed):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -109,9 +109,12 @@ class HistoryImporter:
     def stalled(self, now: datetime, idle: timedelta = STALLED_AFTER) -> list[str]:
         """Enabled, provisioned instances whose import never started (its job was lost) or stopped
         (a killed worker, retries spent) without finishing: the periodic reconcile resumes them."""
+        last_attempt = case(
+            (SyncState.last_synced_at > SyncState.started_at, SyncState.last_synced_at),
+            else_=SyncState.started_at,
+        )
         unfinished = select(SyncState.instance_id).where(
-            SyncState.status.in_(("running", "failed")),
-            func.coalesce(SyncState.last_synced_at, SyncState.started_at) < now - idle,
+            SyncState.status.in_(("running", "failed")), last_attempt < now - idle
         )
         started = select(SyncState.instance_id)
         with self._database.transaction() as session:
@@ -295,6 +298,7 @@ def _resumed(state: SyncState) -> _Plan:
     checkpoint: Mapping[str, Any] = state.checkpoint or {}
     cursor = checkpoint.get("cursor")
     state.status, state.error = "running", None
+    state.started_at = utcnow()  # this attempt's start: the reconcile leaves a running attempt alone
     return _Plan(
         start=datetime.fromisoformat(checkpoint["from"]),
         end=datetime.fromisoformat(checkpoint["to"]),
