@@ -213,6 +213,7 @@ class WebhookEvent(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "dedupe_key"),
         Index("ix_webhook_events_pending", "processed_at", "id"),
+        Index("ix_webhook_events_instance_received", "instance_id", "received_at"),  # reports' freshness
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,4 @@
-"""webhook_events: when the sweep may try a failed event again
+"""webhook_events: when the sweep may try a failed event again; the last event of an instance by index
 
 Revision ID: 0006
 Revises: 0005
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("retry_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            "ix_webhook_events_instance_received", ["instance_id", "received_at"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_events_instance_received")
         batch_op.drop_column("retry_at")
