@@ -6,78 +6,59 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 TARGET_LINE = re.compile(r"^[^:]+: \S.* \(target [^)]+\) (PASS|SHORT)$")
 
 
-def _run(script: str, *args: str) -> list[str]:
+ACKNOWLEDGEMENTS = ("ack throughput / hello world", "p99 acknowledgement latency", "every ack 2xx",
+                    "every event stored once")  # fmt: skip
+ACKED_AND_STORED = ("every ack 2xx", "every event stored once")
+REPORT_FIGURES = {
+    f"{backend} {report} {figure}"
+    for backend in ("sqlite", "postgresql")
+    for report in ("speed-to-lead", "lead-sources", "agent-activity")
+    for figure in ("rows counted", "/ scan")
+} | {f"{backend} webhook {figure}" for backend in ("sqlite", "postgresql") for figure in ACKNOWLEDGEMENTS}
+
+
+def _run(script: str, *args: str) -> dict[str, str]:
+    """The script's target lines by figure name; it must exit 0."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    return [line for line in result.stdout.splitlines() if TARGET_LINE.match(line)]
+    lines = [line for line in result.stdout.splitlines() if TARGET_LINE.match(line)]
+    return {line.split(":")[0]: line for line in lines}
 
 
-def test_backfill_benchmark_smoke():
-    lines = _run("backfill.py", "--prospects", "3000", "--rate-limit", "3", "--window-seconds", "1")
-    figures = {line.split(":")[0]: line for line in lines}
-    assert set(figures) == {
-        "calls / minimum",
-        "every prospect once",
-        "429 answers",
-        "wall / rate-limit floor",
-    }
-    # counts are deterministic and must hold at any size; timing figures are for full runs only
-    for name in ("calls / minimum", "every prospect once", "429 answers"):
-        assert figures[name].endswith("PASS"), figures[name]
-
-
-def test_pages_benchmark_smoke():
-    lines = _run("pages.py", "--requests", "100", "--rounds", "1", "--concurrency", "4")
-    figures = {line.split(":")[0]: line for line in lines}
-    assert set(figures) == {
-        "every dialog opened",
-        "failed or wrong answers",
-        "dialog / hello-world throughput",
-    }
-    for name in ("every dialog opened", "failed or wrong answers"):
-        assert figures[name].endswith("PASS"), figures[name]
-
-
-def test_webhooks_benchmark_smoke():
-    lines = _run("webhooks.py", "--size", "tiny")
-    figures = {line.split(":")[0]: line for line in lines}
-    assert set(figures) == {
-        "ack throughput / hello world",
-        "p99 acknowledgement latency",
-        "every ack 2xx",
-        "every event stored once",
-    }
-    # every delivery acknowledged and every event stored once hold at any size; speed is for full runs
-    for name in ("every ack 2xx", "every event stored once"):
-        assert figures[name].endswith("PASS"), figures[name]
-
-
-def test_reports_benchmark_smoke():
-    lines = _run("reports.py", "--size", "tiny")
-    figures = {line.split(":")[0]: line for line in lines}
-    backends = ("sqlite", "postgresql")
-    reports = ("speed-to-lead", "lead-sources", "agent-activity")
-    acknowledgements = (
-        "ack throughput / hello world",
-        "p99 acknowledgement latency",
-        "every ack 2xx",
-        "every event stored once",
-    )
-    assert set(figures) == {
-        f"{backend} {report} {figure}"
-        for backend in backends
-        for report in reports
-        for figure in ("rows counted", "/ scan")
-    } | {f"{backend} webhook {figure}" for backend in backends for figure in acknowledgements}
-    # rows counted, acks and stored events are deterministic; the time ratios are for full runs only
-    for name, line in figures.items():
-        if name.endswith(("rows counted", "every ack 2xx", "every event stored once")):
+# Counts hold at any size, so they must PASS even tiny; speed figures are for full runs by hand.
+@pytest.mark.parametrize(
+    ("script", "args", "figures", "deterministic"),
+    [
+        (
+            "backfill.py",
+            ("--prospects", "3000", "--rate-limit", "3", "--window-seconds", "1"),
+            {"calls / minimum", "every prospect once", "429 answers", "wall / rate-limit floor"},
+            ("calls / minimum", "every prospect once", "429 answers"),
+        ),
+        (
+            "pages.py",
+            ("--requests", "100", "--rounds", "1", "--concurrency", "4"),
+            {"every dialog opened", "failed or wrong answers", "dialog / hello-world throughput"},
+            ("every dialog opened", "failed or wrong answers"),
+        ),
+        ("webhooks.py", ("--size", "tiny"), set(ACKNOWLEDGEMENTS), ACKED_AND_STORED),
+        ("reports.py", ("--size", "tiny"), REPORT_FIGURES, ("rows counted", *ACKED_AND_STORED)),
+    ],
+    ids=["backfill", "pages", "webhooks", "reports"],
+)
+def test_benchmark_smoke(script, args, figures, deterministic):
+    printed = _run(script, *args)
+    assert set(printed) == figures
+    for name, line in printed.items():
+        if name.endswith(deterministic):
             assert line.endswith("PASS"), line
