@@ -246,6 +246,15 @@ def zapp_worker(app_env, tmp_path) -> Iterator:
             process.kill()
 
 
+def sent_to(sandbox, prospect_id: str) -> list[dict]:
+    """What the sandbox recorded as sent to the prospect (templates, text, files), oldest first."""
+    response = requests.get(
+        f"{sandbox.base_url}/_sandbox/messages", params={"prospect": prospect_id}, timeout=10
+    )
+    assert response.ok, response.text
+    return response.json()
+
+
 def wait_until(predicate, seconds: float = 30, interval: float = 0.1, message: str = "condition"):
     """Poll ``predicate`` until it returns something truthy; fail the test after ``seconds``."""
     deadline = time.monotonic() + seconds

@@ -19,7 +19,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.conftest import ROOT, free_port, wait_until
+from tests.conftest import ROOT, free_port, sent_to, wait_until
 from tests.pages.conftest import HOSTILE_LAST, HOSTILE_NAME, with_interactions
 from zapp import create_app
 from zapp.models import Instance
@@ -64,10 +64,6 @@ class Host:
     def contact_url(self, prospect: dict, button: str) -> str:
         contact = f"/host/{self.integration.integration_id}/contacts/{prospect['id']}"
         return f"{self.sandbox.base_url}{contact}?button={button}"
-
-    def messages_sent(self, prospect: dict) -> list[dict]:
-        url = f"{self.sandbox.base_url}/_sandbox/messages"
-        return requests.get(url, params={"prospect": prospect["id"]}, timeout=5).json()
 
 
 @pytest.fixture
@@ -195,7 +191,7 @@ def test_a_double_clicked_template_is_sent_once(host, browser_page):
     frame.locator("#send-template").dblclick()  # both clicks happen before the first answer
     frame.locator("#template-form .status.ok").wait_for(timeout=15_000)
     assert len(posts) == 1  # the page sent once...
-    sent = wait_until(lambda: host.messages_sent(prospect), message="the template in the sandbox")
+    sent = wait_until(lambda: sent_to(host.sandbox, prospect["id"]), message="the template in the sandbox")
     assert [m["body"] for m in sent] == ["Oi Ana, ainda tem interesse? Posso ajudar."]  # ...and Sales got one
     # Free text stays off while the contact's window is closed.
     assert frame.locator("#send-text").is_disabled()
@@ -212,7 +208,7 @@ def test_whatsapps_rule_is_shown_before_anything_is_sent(host, browser_page):
     frame.locator("#send-template").click()
     frame.locator("#template-form .status.error").wait_for(timeout=5_000)
     assert frame.locator('input[aria-invalid="true"]').count() == 1
-    assert host.messages_sent(prospect) == []
+    assert sent_to(host.sandbox, prospect["id"]) == []
 
 
 def test_the_handoff_dialog_transfers_and_says_so(host, browser_page):
@@ -267,7 +263,7 @@ def test_another_site_can_neither_post_to_the_app_nor_frame_it(host, browser_pag
     with page.expect_response(target) as answer:
         page.click("#go")
     assert answer.value.status == 401  # no context token: refused before the body is even read
-    assert host.messages_sent(prospect) == []
+    assert sent_to(host.sandbox, prospect["id"]) == []
 
 
 def test_a_report_reads_without_script_and_downloads_its_csv(host, browser_page):

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.conftest import sent_to
 from tests.pages.conftest import HOSTILE_NAME, install_account, object_id, open_dialog, page_data, sign
 from zapp.pages.actions import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 from zapp.pages.context import CONTEXT_HEADER
@@ -73,12 +74,6 @@ class Dialog:
 def dialog(sandbox_app, sales_account):
     installed, data = sales_account
     return Dialog(sandbox_app.test_client(), installed, quiet_prospect(data)), data
-
-
-def sent_to(sandbox, prospect: dict) -> list[dict]:
-    return requests.get(
-        f"{sandbox.base_url}/_sandbox/messages", params={"prospect": prospect["id"]}, timeout=5
-    ).json()
 
 
 # -- what the dialog offers ---------------------------------------------------------------
@@ -164,11 +159,11 @@ def test_a_template_is_sent_once_however_often_the_request_is_repeated(dialog, s
     again = opened.send("template", body, same)
     assert again.status_code == 200 and again.json == first.json
     assert again.headers[REPLAYED_HEADER] == "true"
-    messages = sent_to(sandbox, opened.prospect)
+    messages = sent_to(sandbox, opened.prospect["id"])
     assert [m["body"] for m in messages] == ["Oi Ana, ainda tem interesse? Posso ajudar."]
     # A new intent (a new key) is a new message.
     assert opened.send("template", body).status_code == 200
-    assert len(sent_to(sandbox, opened.prospect)) == 2
+    assert len(sent_to(sandbox, opened.prospect["id"])) == 2
 
 
 def test_the_same_key_with_other_content_is_refused(dialog, sandbox):
@@ -182,7 +177,7 @@ def test_the_same_key_with_other_content_is_refused(dialog, sandbox):
     )
     other = opened.send("template", {"key": "follow_up", "parameters": {"prospect.firstName": "B"}}, same)
     assert other.status_code == 422 and other.json["error"]["code"] == "idempotency_key_reused"
-    assert len(sent_to(sandbox, opened.prospect)) == 1
+    assert len(sent_to(sandbox, opened.prospect["id"])) == 1
 
 
 @pytest.mark.parametrize("bad", [None, "short", "x" * 65, "has spaces in it!!"])
@@ -194,7 +189,7 @@ def test_every_action_needs_one_well_formed_idempotency_key(dialog, sandbox, bad
     body = {"prospect": opened.prospect["id"], "channel": "whatsapp", "key": "follow_up", "parameters": {}}
     response = opened.client.post(opened.data["urls"]["template"], headers=headers, json=body)
     assert response.status_code == 400 and response.json["error"]["code"] == "bad_parameters"
-    assert sent_to(sandbox, opened.prospect) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == []
 
 
 def test_whatsapps_rule_is_enforced_before_anything_is_sent(dialog, sandbox):
@@ -206,7 +201,7 @@ def test_whatsapps_rule_is_enforced_before_anything_is_sent(dialog, sandbox):
     assert response.json["error"]["fields"] == {
         "parameters.prospect.firstName": "Remove the line break: WhatsApp refuses it in a parameter."
     }
-    assert sent_to(sandbox, opened.prospect) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == []
 
 
 def test_field_errors_are_localized(sales_account, sandbox_app, sandbox):
@@ -232,7 +227,7 @@ def test_sales_own_message_comes_back_when_it_refuses(dialog, sandbox):
     assert response.status_code == 422
     error = response.json["error"]
     assert error["code"] == "sales_refused" and "no_such_template" in error["sales"]
-    assert sent_to(sandbox, opened.prospect) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == []
 
 
 def test_a_send_to_a_contact_sales_no_longer_has_says_so(dialog, sandbox):
@@ -257,7 +252,7 @@ def test_a_refused_or_failed_send_frees_its_key_for_the_retry(dialog, sandbox):
     assert down.status_code == 503 and down.json["error"]["code"] == "sales_unavailable"
     retried = opened.send("template", body, same)
     assert retried.status_code == 200 and REPLAYED_HEADER not in retried.headers
-    assert len(sent_to(sandbox, opened.prospect)) == 1
+    assert len(sent_to(sandbox, opened.prospect["id"])) == 1
 
 
 def test_a_send_whose_answer_is_lost_is_never_sent_again(dialog, sandbox):
@@ -275,7 +270,7 @@ def test_a_send_whose_answer_is_lost_is_never_sent_again(dialog, sandbox):
     assert "Timeline" in lost.json["error"]["message"]
     assert retried.status_code == 409 and retried.json["error"]["code"] == "action_outcome_unknown"
     assert another_key.status_code == 409
-    assert len(sent_to(sandbox, opened.prospect)) == 2  # once per intent, never once per request
+    assert len(sent_to(sandbox, opened.prospect["id"])) == 2  # once per intent, never once per request
 
 
 def test_free_text_needs_the_contacts_window_open(dialog, sandbox):
@@ -283,11 +278,11 @@ def test_free_text_needs_the_contacts_window_open(dialog, sandbox):
     closed = opened.send("text", {"content": "Tudo bem?"})
     assert closed.status_code == 409 and closed.json["error"]["code"] == "window_closed"
     assert "Send a template" in closed.json["error"]["message"]
-    assert sent_to(sandbox, opened.prospect) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == []
     inbound_message(data, opened.prospect, hours_ago=23)
     sent = opened.send("text", {"content": "Tudo bem?"})
     assert sent.status_code == 200, sent.get_data(as_text=True)
-    assert [m["content"] for m in sent_to(sandbox, opened.prospect)] == ["Tudo bem?"]
+    assert [m["content"] for m in sent_to(sandbox, opened.prospect["id"])] == ["Tudo bem?"]
 
 
 def test_a_file_is_sent_by_what_it_is_not_what_it_claims(dialog, sandbox):
@@ -295,7 +290,7 @@ def test_a_file_is_sent_by_what_it_is_not_what_it_claims(dialog, sandbox):
     form = {"prospect": opened.prospect["id"], "channel": "whatsapp", "file": (_stream(PNG), "../photo.exe")}
     response = opened.send("file", data=form, content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)
-    [message] = sent_to(sandbox, opened.prospect)
+    [message] = sent_to(sandbox, opened.prospect["id"])
     assert message["filename"] == "photo.png" and message["attachment"]["type"] == "image/png"
 
 
@@ -309,7 +304,7 @@ def test_files_of_other_types_or_too_large_are_refused(dialog, sandbox, content,
     response = opened.send("file", data=form, content_type="multipart/form-data")
     assert response.status_code == status and response.json["error"]["code"] == "file_refused"
     assert "file" in response.json["error"]["fields"]
-    assert sent_to(sandbox, opened.prospect) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == []
 
 
 def test_an_upload_past_every_limit_is_cut_off_with_413(dialog, sandbox):
@@ -318,7 +313,7 @@ def test_an_upload_past_every_limit_is_cut_off_with_413(dialog, sandbox):
     form = {"prospect": opened.prospect["id"], "channel": "whatsapp", "file": (_stream(big), "a.png")}
     response = opened.send("file", data=form, content_type="multipart/form-data")
     assert response.status_code == 413
-    assert sent_to(sandbox, opened.prospect) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == []
 
 
 def test_other_endpoints_keep_the_one_mebibyte_cap(dialog):
@@ -349,7 +344,7 @@ def test_sends_without_a_token_or_with_another_pages_token_are_refused(dialog, s
         headers={CONTEXT_HEADER: opened.token, IDEMPOTENCY_HEADER: key()},
     )
     assert elsewhere.status_code == 403
-    assert sent_to(sandbox, opened.prospect) == [] and sent_to(sandbox, other) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == [] and sent_to(sandbox, other["id"]) == []
 
 
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
@@ -366,7 +361,7 @@ def test_a_cross_site_form_post_is_refused(dialog, sandbox, content_type):
         headers={CONTEXT_HEADER: opened.token, IDEMPOTENCY_HEADER: key()},
     )
     assert with_token.status_code == 415
-    assert sent_to(sandbox, opened.prospect) == []
+    assert sent_to(sandbox, opened.prospect["id"]) == []
 
 
 def _stream(content: bytes) -> io.BytesIO:
@@ -401,7 +396,7 @@ def test_concurrent_requests_with_one_key_send_once_under_gunicorn(sandbox, make
     statuses = sorted(answer.status_code for answer in answers)
     assert set(statuses) <= {200, 409} and 200 in statuses, [a.text for a in answers]
     assert all(a.json()["error"]["code"] == "action_in_progress" for a in answers if a.status_code == 409)
-    assert len(sent_to(sandbox, prospect)) == 1
+    assert len(sent_to(sandbox, prospect["id"])) == 1
     # Once the first is done, the same key answers with its outcome, still without sending.
     assert send(0).status_code == 200 and send(0).headers[REPLAYED_HEADER] == "true"
-    assert len(sent_to(sandbox, prospect)) == 1
+    assert len(sent_to(sandbox, prospect["id"])) == 1

@@ -68,6 +68,10 @@ class Wired:
             return session.get(model, (self.instance_id, *key))
 
 
+# Settings that turn the automatic reply on, with a template the sandbox knows.
+REPLY_ON = {"automaticReplyEnabled": True, "automaticReplyTemplate": "welcome_lead"}
+
+
 def envelope(prospect: dict[str, Any], topic: str = "prospects", kind: str = "created", **extra: Any) -> dict:
     """A notification shaped as Sales sends it (the seed's example), for one prospect."""
     now = time.time()

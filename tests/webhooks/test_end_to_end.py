@@ -11,13 +11,11 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.conftest import free_port, wait_until
-from tests.webhooks.conftest import envelope
+from tests.conftest import free_port, sent_to, wait_until
+from tests.webhooks.conftest import REPLY_ON, envelope
 from tests.webhooks.tcp_proxy import TcpProxy
 from zapp.models import AutoReply, Instance, WebhookEvent
 from zapp.sandbox.leads import process_lead
-
-REPLY_ON = {"automaticReplyEnabled": True, "automaticReplyTemplate": "welcome_lead"}
 
 
 @dataclass
@@ -31,10 +29,6 @@ class Stack:
 
     def post(self, path: str, body: Any = None) -> requests.Response:
         return requests.post(f"{self.sandbox.base_url}{path}", json=body, timeout=30)
-
-    def messages(self, prospect_id: str) -> list[dict]:
-        url = f"{self.sandbox.base_url}/_sandbox/messages"
-        return requests.get(url, params={"prospect": prospect_id}, timeout=10).json()
 
     def deliveries(self, operation: str | None = None) -> list[dict]:
         every = requests.get(f"{self.sandbox.base_url}/_sandbox/deliveries", timeout=10).json()
@@ -119,7 +113,7 @@ def test_twenty_deliveries_ten_at_once_give_one_event_and_one_reply(
         message="the processed event",
     )
     assert event.payload["operationId"] == body["operationId"]
-    assert len(stack.messages(prospect["id"])) == 1
+    assert len(sent_to(stack.sandbox, prospect["id"])) == 1
 
 
 def test_a_delivery_while_the_database_is_down_gets_503_and_its_retry_is_processed(
@@ -153,7 +147,7 @@ def test_a_delivery_while_the_database_is_down_gets_503_and_its_retry_is_process
     )
     [event] = wait_until(lambda: [e for e in _events(app) if e.processed_at], message="the processed event")
     assert event.payload["operationId"] == created["operationId"] and refused[0]["attempt"] == 1
-    wait_until(lambda: len(stack.messages(prospect["id"])) == 1, message="the automatic reply")
+    wait_until(lambda: len(sent_to(stack.sandbox, prospect["id"])) == 1, message="the automatic reply")
 
 
 def test_an_event_stored_while_no_worker_runs_is_processed_by_the_next_worker(
@@ -172,5 +166,5 @@ def test_an_event_stored_while_no_worker_runs_is_processed_by_the_next_worker(
 
     zapp_worker(stack.env)
     wait_until(lambda: _events(app)[0].processed_at, message="processing by the new worker")
-    wait_until(lambda: len(stack.messages(prospect["id"])) == 1, message="the automatic reply")
+    wait_until(lambda: len(sent_to(stack.sandbox, prospect["id"])) == 1, message="the automatic reply")
     assert created["attempt"] == 1

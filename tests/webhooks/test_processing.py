@@ -9,26 +9,19 @@ import requests
 import time_machine
 from sqlalchemy import delete, select
 
-from tests.webhooks.conftest import envelope
+from tests.conftest import sent_to
+from tests.webhooks.conftest import REPLY_ON, envelope
 from zapp.models import AutoReply, InstanceGroup, StoredInteraction, StoredProspect, WebhookEvent, utcnow
 from zapp.sales.errors import Unavailable
 from zapp.store.records import epoch_ms
 from zapp.webhooks.auto_reply import REPLY_ATTEMPTS, template_parameters, whatsapp_safe
 from zapp.webhooks.processing import Outcome, sweep_backoff
 
-REPLY_ON = {"automaticReplyEnabled": True, "automaticReplyTemplate": "welcome_lead"}
-
 
 def _deliver(wired, body) -> int:
     response = wired.app.test_client().post(wired.path, json=body)
     assert response.status_code in (200, 202), response.get_data(as_text=True)
     return wired.events()[-1].id
-
-
-def _messages(wired, prospect_id: str) -> list[dict]:
-    response = requests.get(f"{wired.sandbox.base_url}/_sandbox/messages", params={"prospect": prospect_id},
-                            timeout=10)  # fmt: skip
-    return response.json()
 
 
 def test_created_prospect_is_reread_from_sales_and_stored_whole(wired):
@@ -163,7 +156,7 @@ def test_a_new_prospect_gets_the_configured_template_once(wired):
     prospect = wired.new_prospect(firstName="Ana\tMaria    \r\nSouza")
     event_id = _deliver(wired, envelope(prospect))
     assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
-    [message] = _messages(wired, prospect["id"])
+    [message] = sent_to(wired.sandbox, prospect["id"])
     assert (message["channel"], message["template"]) == ("whatsapp", "welcome_lead")
     assert message["parameters"]["prospect.firstName"] == "Ana Maria Souza"
     reply = wired.get(AutoReply, prospect["id"])
@@ -171,13 +164,13 @@ def test_a_new_prospect_gets_the_configured_template_once(wired):
 
     again = envelope(prospect, operationId="another-operation")  # a second "created" for the same prospect
     assert wired.zapp.events.process(_deliver(wired, again)) == Outcome.PROCESSED
-    assert len(_messages(wired, prospect["id"])) == 1
+    assert len(sent_to(wired.sandbox, prospect["id"])) == 1
 
 
 def test_no_reply_when_automatic_reply_is_off(wired):
     prospect = wired.new_prospect()
     wired.zapp.events.process(_deliver(wired, envelope(prospect)))
-    assert _messages(wired, prospect["id"]) == [] and wired.get(AutoReply, prospect["id"]) is None
+    assert sent_to(wired.sandbox, prospect["id"]) == [] and wired.get(AutoReply, prospect["id"]) is None
 
 
 def test_a_forged_prospect_gets_no_reply_and_no_row(wired):
@@ -188,7 +181,7 @@ def test_a_forged_prospect_gets_no_reply_and_no_row(wired):
     victim = other.prospects[other.prospect_ids[-1]]
     assert wired.zapp.events.process(_deliver(wired, envelope(victim))) == Outcome.PROCESSED
     assert wired.get(StoredProspect, victim["id"]) is None
-    assert _messages(wired, victim["id"]) == []
+    assert sent_to(wired.sandbox, victim["id"]) == []
 
 
 def test_a_refused_template_is_recorded_as_failed_with_the_reason(wired):
@@ -211,7 +204,7 @@ def test_a_reply_sales_surely_did_not_send_is_sent_by_the_sweep_after_its_backof
     _deliver(wired, envelope(prospect))
     reply = wired.get(AutoReply, prospect["id"])
     assert (reply.state, reply.attempts) == ("retry", 1) and "503" in reply.detail
-    assert _messages(wired, prospect["id"]) == []
+    assert sent_to(wired.sandbox, prospect["id"]) == []
     _faults(wired, writesUnavailable=False)
     wired.zapp.jobs.sweep_events.call_local()
     assert wired.get(AutoReply, prospect["id"]).state == "retry"  # its minute has not passed
@@ -219,10 +212,10 @@ def test_a_reply_sales_surely_did_not_send_is_sent_by_the_sweep_after_its_backof
         wired.zapp.jobs.sweep_events.call_local()
     reply = wired.get(AutoReply, prospect["id"])
     assert (reply.state, reply.attempts, reply.retry_at) == ("sent", 2, None)
-    [message] = _messages(wired, prospect["id"])
+    [message] = sent_to(wired.sandbox, prospect["id"])
     assert message["parameters"]["prospect.firstName"] == "Lia"
     assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False  # sent: not taken again
-    assert len(_messages(wired, prospect["id"])) == 1
+    assert len(sent_to(wired.sandbox, prospect["id"])) == 1
 
 
 def test_a_reply_that_keeps_failing_gives_up_after_its_attempts(wired):
@@ -248,7 +241,7 @@ def test_a_reply_sales_may_have_sent_is_never_tried_again(wired):
     wired.zapp.events.process(_deliver(wired, envelope(prospect)))
     assert wired.get(AutoReply, prospect["id"]).state == "unknown"
     assert wired.zapp.events.replies_due(utcnow() + timedelta(days=1)) == []
-    assert len(_messages(wired, prospect["id"])) == 1
+    assert len(sent_to(wired.sandbox, prospect["id"])) == 1
 
 
 def test_a_reply_waiting_for_another_attempt_is_dropped_when_automatic_reply_is_turned_off(wired):
@@ -262,7 +255,7 @@ def test_a_reply_waiting_for_another_attempt_is_dropped_when_automatic_reply_is_
     reply = wired.get(AutoReply, prospect["id"])
     assert (reply.state, reply.detail) == ("failed", "automatic reply was turned off")
     assert wired.zapp.events.replies_due(utcnow() + timedelta(days=1)) == []
-    assert _messages(wired, prospect["id"]) == []
+    assert sent_to(wired.sandbox, prospect["id"]) == []
 
 
 def test_replies_of_a_disabled_instance_wait_for_it(wired):
@@ -286,13 +279,13 @@ def test_a_disabled_instance_keeps_its_events_until_enabled(wired, immediate_job
     _deliver(wired, envelope(prospect))  # queued and run at once (immediate jobs): left pending
     [event] = wired.events()
     assert event.processed_at is None and event.attempts == 0
-    assert wired.get(StoredProspect, prospect["id"]) is None and _messages(wired, prospect["id"]) == []
+    assert wired.get(StoredProspect, prospect["id"]) is None and sent_to(wired.sandbox, prospect["id"]) == []
 
     wired.zapp.lifecycle.set_enabled(wired.api_key, True)  # the "enabled" transition queues the backlog
     [event] = wired.events()
     assert event.processed_at is not None
     assert wired.get(StoredProspect, prospect["id"]) is not None
-    assert len(_messages(wired, prospect["id"])) == 1
+    assert len(sent_to(wired.sandbox, prospect["id"])) == 1
 
 
 def test_the_sweep_requeues_events_left_unprocessed_for_a_minute(wired, immediate_jobs):
@@ -357,7 +350,7 @@ def test_a_prospect_in_a_group_created_after_provisioning_gets_its_reply_and_a_r
         session.execute(delete(InstanceGroup).where(InstanceGroup.group_id == prospect["groupId"]))
     assert wired.zapp.provisioner.instances_behind() == []
     assert wired.zapp.events.process(_deliver(wired, envelope(prospect))) == Outcome.PROCESSED
-    assert len(_messages(wired, prospect["id"])) == 1
+    assert len(sent_to(wired.sandbox, prospect["id"])) == 1
     assert wired.zapp.provisioner.instances_behind() == [wired.public_id]
     assert wired.zapp.provisioner.provision(wired.public_id)
     with wired.zapp.database.transaction() as session:
