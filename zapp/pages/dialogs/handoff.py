@@ -167,8 +167,8 @@ def _require_allowed_target(client: SalesClient, *, agent: str | None, group: st
     targets = client.transfer_targets()
     targets = targets if isinstance(targets, Mapping) else {}
     kind, wanted = ("agents", agent) if agent else ("groups", group)
-    allowed = {item.get("id") for item in targets.get(kind) or [] if isinstance(item, Mapping)}
-    if wanted not in allowed:
+    offered = {target["id"] for target in _targets(targets.get(kind), person=bool(agent))}  # as the dialog
+    if wanted not in offered:
         raise ActionRefusedBySales(
             "target not offered by Sales", fields={"target": N_("Choose an agent or a group from the list.")}
         )

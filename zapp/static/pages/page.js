@@ -32,10 +32,11 @@
     }
   }
 
-  /* A follow-up call: JSON (or a FormData for files), with the token in X-Zapp-Context. */
+  /* A follow-up call: JSON (or a FormData for files), with the token in X-Zapp-Context; with
+     options.blob, a successful answer comes back as a Blob (a download) instead of JSON. */
   function call(url, options) {
     options = options || {};
-    var headers = { "Accept": "application/json", "X-Zapp-Context": page.context || "" };
+    var headers = { "Accept": options.accept || "application/json", "X-Zapp-Context": page.context || "" };
     var init = {
       method: options.method || "GET",
       headers: headers,
@@ -51,6 +52,7 @@
       init.body = options.form;
     }
     return fetch(url, init).then(function (response) {
+      if (response.ok && options.blob) return response.blob();
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
           var error = body.error || {};

@@ -9,12 +9,6 @@
   var status = document.getElementById("download-status");
   if (!button || !page.urls || !page.urls.csv) return;
 
-  function failure(response) {
-    return response.json().catch(function () { return {}; }).then(function (body) {
-      throw new Error((body.error && body.error.message) || zapp.text("failed"));
-    });
-  }
-
   function save(blob) {
     var url = URL.createObjectURL(blob);
     var link = document.createElement("a");
@@ -36,13 +30,7 @@
     button.disabled = true;
     status.classList.remove("error");
     status.textContent = zapp.text("preparing");
-    fetch(page.urls.csv, {
-      headers: { "Accept": "text/csv", "X-Zapp-Context": page.context || "" },
-      credentials: "same-origin",
-      cache: "no-store",
-      referrerPolicy: "no-referrer"
-    })
-      .then(function (response) { return response.ok ? response.blob() : failure(response); })
+    zapp.call(page.urls.csv, { accept: "text/csv", blob: true })
       .then(save)
       .catch(fail)
       .then(function () { button.disabled = false; });
