@@ -23,7 +23,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import redis
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, crontab
+from huey.storage import SqliteStorage
 
 from .config import Config
 from .db import is_sqlite
@@ -69,7 +70,29 @@ def build_queue(config: Config, instance_path: str) -> Huey:
             config.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_TIMEOUT
         )
         return RedisHuey("zapp", connection_pool=pool, results=False)
-    return SqliteHuey("zapp", filename=queue_path(config, instance_path), results=False, timeout=30)
+    return Huey(
+        "zapp",
+        storage_class=QueueStorage,
+        filename=queue_path(config, instance_path),
+        results=False,
+        timeout=30,
+    )
+
+
+class QueueStorage(SqliteStorage):
+    """huey's SQLite storage, committing as the app's own SQLite database does (WAL, ``synchronous=NORMAL``).
+
+    huey leaves SQLite's default (``FULL``): every enqueue, in every webhook
+    acknowledgement, would wait for an fsync. With ``NORMAL`` a commit survives
+    the process dying (a crash, a kill) and only a power loss can drop the last
+    ones; a queued job lost that way is found again by the periodic sweep,
+    since its event was stored (in the database) before it was queued.
+    """
+
+    def _create_connection(self):
+        connection = super()._create_connection()
+        connection.execute("pragma synchronous=NORMAL")
+        return connection
 
 
 class Jobs:
