@@ -217,7 +217,8 @@ class WebhookEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    # Indexed by the unique constraint and the freshness index, which both lead with it.
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
     dedupe_key: Mapped[str] = mapped_column(String(64))
     topic: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
