@@ -75,8 +75,10 @@ class Inbox:
 
         One statement finds the instance and inserts the event (an
         acknowledgement's whole cost in the database); only when it stores
-        nothing (a duplicate, or nobody listens) does a second one tell which. Raises ``UnknownWebhook`` for an unknown or deleted instance;
-        database errors propagate (the view answers 503, so Sales retries).
+        nothing (a duplicate, or nobody listens) does a second one tell which.
+
+        Raises ``UnknownWebhook`` for an unknown or deleted instance; database
+        errors propagate (the view answers 503, so Sales retries).
         """
         index = self._vault.blind_index(token)  # may open a transaction itself: before ours
         row = {"index": index, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
