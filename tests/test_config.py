@@ -37,6 +37,8 @@ GOOD = {
         ("ZAPP_SALES_API_URL", "not a url"),
         ("ZAPP_MODE", "staging"),
         ("ZAPP_LOG_LEVEL", "LOUD"),
+        ("ZAPP_EVENT_RETENTION_DAYS", "0"),
+        ("ZAPP_EVENT_RETENTION_DAYS", "a month"),
     ],
 )
 def test_production_refuses_missing_or_malformed_settings(tmp_path, variable, value):
@@ -59,6 +61,13 @@ def test_production_accepts_rotating_lists(tmp_path):
     assert config.sales_api_url == "https://sales.zenvia.com/api/v1"
     assert config.frame_ancestors == ("https://*.zenvia.com",)
     assert config.redis_url is None
+    assert config.event_retention_days == 30
+    assert (
+        load_config(
+            {**env, "ZAPP_EVENT_RETENTION_DAYS": "90"}, instance_path=str(tmp_path)
+        ).event_retention_days
+        == 90
+    )
 
 
 def test_demo_mode_generates_throwaway_secrets(tmp_path):

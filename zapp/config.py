@@ -23,6 +23,7 @@ DEFAULT_SALES_API_URL = "https://sales.zenvia.com/api/v1"
 DEFAULT_FRAME_ANCESTORS = ("https://*.zenvia.com",)
 MAX_BODY_BYTES = 1024 * 1024
 MIN_SECRET_LENGTH = 8
+DEFAULT_EVENT_RETENTION_DAYS = 30
 
 
 class ConfigError(Exception):
@@ -44,6 +45,7 @@ class Config:
     jobs_path: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"
+    event_retention_days: int = DEFAULT_EVENT_RETENTION_DAYS
     generated: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -63,6 +65,15 @@ def _split_list(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return ()
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _days(name: str, env: Mapping[str, str], default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} is malformed: expected a whole number of days, at least 1, got {raw!r}")
+    return int(raw)
 
 
 def _require_secrets(name: str, values: tuple[str, ...]) -> None:
@@ -157,6 +168,7 @@ def load_config(env: Mapping[str, str] | None = None, *, instance_path: str) -> 
         jobs_path=env.get("ZAPP_JOBS_PATH") or None,
         log_level=(env.get("ZAPP_LOG_LEVEL") or "INFO").upper(),
         log_format=(env.get("ZAPP_LOG_FORMAT") or "json").lower(),
+        event_retention_days=_days("ZAPP_EVENT_RETENTION_DAYS", env, DEFAULT_EVENT_RETENTION_DAYS),
         generated=generated_names,
     )
     validate(config)

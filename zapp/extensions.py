@@ -6,6 +6,7 @@ import hmac
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from threading import Lock
 
 from flask import Flask
@@ -81,7 +82,8 @@ def build_services(config: Config, instance_path: str) -> Zapp:
     provisioner = Provisioner(config, database, vault, sales_client)
     events = EventProcessor(database, vault, sales_client, AutoReplier(database))
     history = HistoryImporter(database, vault, sales_client)
-    jobs = Jobs(build_queue(config, instance_path), provisioner, events, history)
+    retention = timedelta(days=config.event_retention_days)
+    jobs = Jobs(build_queue(config, instance_path), provisioner, events, history, retention)
     lifecycle.subscribe(jobs.on_lifecycle)
     lifecycle.before_delete(provisioner.deactivate_subscriptions)
     return Zapp(

@@ -104,8 +104,10 @@ class Jobs:
         provisioner: Provisioner,
         events: EventProcessor,
         history: HistoryImporter,
+        event_retention: timedelta,
     ) -> None:
         self.queue = queue
+        self._event_retention = event_retention
         self._provisioner = provisioner
         self._events = events
         self._history = history
@@ -122,6 +124,7 @@ class Jobs:
         self.queue_backlog = queue.task(retries=3, retry_delay=5, name="queue_backlog")(self._queue_backlog)
         self.sweep_events = queue.periodic_task(crontab(minute="*"), name="sweep_events")(self._sweep_events)
         self.retry_reply = queue.task(name="retry_reply")(self._retry_reply)
+        self.purge_events = queue.periodic_task(crontab(minute="17"), name="purge_events")(self._purge_events)
         self.import_history = queue.task(
             retries=IMPORT_RETRIES, retry_delay=IMPORT_RETRY_DELAY, retry_backoff=2, name="import_history"
         )(self._import_history)
@@ -165,6 +168,11 @@ class Jobs:
             self.enqueue_safely(self.process_event, event_id)
         for instance_id, prospect_id in self._events.replies_due(now):
             self.enqueue_safely(self.retry_reply, instance_id, prospect_id)
+
+    def _purge_events(self) -> None:
+        before = utcnow() - self._event_retention
+        deleted = self._events.purge(received_before=before)
+        log.info("purged %d webhook events received before %s", deleted, before.isoformat())
 
     def _retry_reply(self, instance_id: int, prospect_id: str) -> None:
         """No huey retries: the reply's own backoff (``auto_replies.retry_at``) paces its attempts."""

@@ -39,6 +39,7 @@ from ..store.records import (
 )
 from ..vault import Vault
 from .auto_reply import AutoReplier, ReplyPlan
+from .retention import PURGE_BATCH, purge_events
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,10 @@ class EventProcessor:
                 )
             )
             return _mark_queued(session, ids, now)
+
+    def purge(self, received_before: datetime, batch: int = PURGE_BATCH) -> int:
+        """Delete the events past keeping (see ``retention``), a batch per transaction; how many."""
+        return purge_events(self._database, received_before, batch)
 
     # -- steps -------------------------------------------------------------------
 
