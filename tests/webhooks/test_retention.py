@@ -66,6 +66,15 @@ def test_a_disabled_instance_keeps_the_events_it_has_not_processed(wired):
     assert [event.id for event in wired.events()] == waiting
 
 
+def test_a_deleted_instance_keeps_no_event_past_keeping(wired):
+    start = utcnow()
+    wired.zapp.lifecycle.set_enabled(wired.api_key, False)
+    waiting = [_deliver(wired), _deliver(wired)]
+    wired.zapp.lifecycle.delete(wired.api_key)  # nothing will ever process them now
+    _purge_at(wired, start + timedelta(days=365))
+    assert [event.id for event in wired.events()] == waiting[-1:]
+
+
 def test_the_purge_works_in_batches_until_nothing_is_left(wired):
     start = utcnow()
     delivered = [_deliver(wired) for _ in range(7)]

@@ -5,16 +5,17 @@ what an operator reads when processing failed, so events are kept well past
 Sales' retries and the sweep's give-up (3 days): ``ZAPP_EVENT_RETENTION_DAYS``,
 30 by default. Then an hourly job deletes them in batches: the processed ones,
 and the unprocessed ones of enabled instances (the sweep gave up on them long
-ago). Kept whatever their age: the unprocessed events of an instance that is
-not enabled (enabling it processes them), and each instance's newest event
-(the reports' freshness reads its time).
+ago) and of deleted ones (nothing will process them). Kept whatever their age:
+the unprocessed events of an instance waiting to be enabled (enabling it
+processes them), and each instance's newest event (the reports' freshness
+reads its time).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, exists, or_, select
+from sqlalchemy import Select, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from ..db import Database
@@ -41,17 +42,17 @@ def _past_keeping(received_before: datetime) -> Select:
     has_newer = exists().where(
         newer.instance_id == WebhookEvent.instance_id, newer.received_at > WebhookEvent.received_at
     )
-    given_up = WebhookEvent.instance_id.in_(
-        select(Instance.id).where(Instance.state == InstanceState.ENABLED.value)
+    never_to_process = WebhookEvent.instance_id.in_(
+        select(Instance.id).where(
+            Instance.state.in_((InstanceState.ENABLED.value, InstanceState.DELETED.value))
+        )
     )
     return (
         select(WebhookEvent.id)
         .where(
-            and_(
-                WebhookEvent.received_at < received_before,
-                or_(WebhookEvent.processed_at.is_not(None), given_up),
-                has_newer,
-            )
+            WebhookEvent.received_at < received_before,
+            or_(WebhookEvent.processed_at.is_not(None), never_to_process),
+            has_newer,
         )
         .order_by(WebhookEvent.id)
     )
