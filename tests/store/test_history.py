@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -14,8 +14,8 @@ from sqlalchemy import func, select, update
 from tests.conftest import ROOT, wait_until
 from zapp import create_app
 from zapp.models import Instance, StoredInteraction, StoredProspect, SyncState, utcnow
-from zapp.sales import SalesClient
 from zapp.sales.errors import Unavailable
+from zapp.sandbox.rules import id_bound
 from zapp.store.history import ImportRefused
 
 
@@ -36,20 +36,37 @@ def installed(history_app) -> tuple[str, str]:
     return result.public_id, account["apiKey"]
 
 
-def _expected(app, api_key: str, days: int, kind: str = "prospects") -> set[str]:
-    return {item["id"] for item in _read(app, api_key, days, kind)}
+def _in_sandbox(app, api_key: str, kind: str) -> dict[str, dict]:
+    """What Sales holds in the import's range of ``kind``, read from the sandbox's own state (not
+    through the client under test): id -> item, as the integration's scope lets it see them."""
+    checkpoint = _states(app)[kind].checkpoint
+    low, high = (id_bound(datetime.fromisoformat(checkpoint[end]).timestamp()) for end in ("from", "to"))
+    sandbox = app.sandbox.state
+    integration = sandbox.integrations[api_key]
+    account = sandbox.account_of(integration)
+    with sandbox.lock:
+        items = account.prospects if kind == "prospects" else account.interactions
+        return {
+            item_id: dict(item)
+            for item_id, item in items.items()
+            if low <= item_id < high and account.covers(item["groupId"], integration.group_id)
+        }
 
 
-def _read(app, api_key: str, days: int, kind: str) -> list[dict]:
-    client = SalesClient(api_key, base_url=app.sandbox.api_url)
-    end = datetime.now(UTC)
-    read = client.iter_prospects if kind == "prospects" else client.iter_interactions
-    return list(read(end - timedelta(days=days), end))
-
-
-def _stored(app, model) -> int:
+def _assert_store_matches_sandbox(app, api_key: str) -> set[str]:
+    """Every prospect and interaction of the range stored, once, and nothing else: the prospects
+    created in the range, and those (created earlier) of the range's interactions. Returns the
+    ids of the prospects created in the range."""
+    prospects = set(_in_sandbox(app, api_key, "prospects"))
+    interactions = _in_sandbox(app, api_key, "interactions")
+    of_interactions = {item["prospectId"] for item in interactions.values()}
     with app.extensions["zapp"].database.transaction() as session:
-        return session.scalar(select(func.count()).select_from(model))
+        stored_prospects = set(session.scalars(select(StoredProspect.prospect_id)))
+        filing = select(StoredInteraction.interaction_id, StoredInteraction.group_id)
+        filed = dict(session.execute(filing).all())
+    assert stored_prospects == prospects | of_interactions
+    assert filed == {item_id: item["groupId"] for item_id, item in interactions.items()}  # under its group
+    return prospects
 
 
 def _states(app) -> dict[str, SyncState]:
@@ -62,15 +79,14 @@ def test_import_stores_every_prospect_and_interaction_once(history_app, installe
     history_app.extensions["zapp"].lifecycle.update_settings(key, {"historyImportDays": 40})
     history_app.extensions["zapp"].history.run(public_id)
     states = _states(history_app)
-    prospects, interactions = _expected(history_app, key, 40), _expected(history_app, key, 40, "interactions")
+    prospects = _assert_store_matches_sandbox(history_app, key)
+    interactions = _in_sandbox(history_app, key, "interactions")
     assert len(prospects) > 1000  # more than one page
     assert states["prospects"].imported == len(prospects)
-    assert states["interactions"].imported == len(interactions) == _stored(history_app, StoredInteraction)
+    assert states["interactions"].imported == len(interactions)
     # Sales' interactions name no group: each is filed under its prospect's, which is stored too
     # (read from Sales when it was created before the range).
-    of_interactions = {i["prospectId"] for i in _read(history_app, key, 40, "interactions")}
-    assert not prospects >= of_interactions  # the range cuts through some prospects' histories
-    assert _stored(history_app, StoredProspect) == len(prospects | of_interactions)
+    assert not prospects >= {item["prospectId"] for item in interactions.values()}  # the range cuts some
     with history_app.extensions["zapp"].database.transaction() as session:
         misfiled = session.scalar(
             select(func.count())
@@ -98,12 +114,9 @@ def test_an_interrupted_import_resumes_from_its_checkpoint(history_app, installe
 
     calls_before = _prospect_list_calls(history_app)
     resumed = list(history.steps(public_id))
-    expected = _expected(history_app, key, 100)
+    expected = _assert_store_matches_sandbox(history_app, key)
     state = _states(history_app)["prospects"]
     assert state.status == "done" and state.imported == len(expected)
-    days = _states(history_app)["interactions"].days  # not resumed: the instance's setting
-    of_interactions = {i["prospectId"] for i in _read(history_app, key, days, "interactions")}
-    assert _stored(history_app, StoredProspect) == len(expected | of_interactions)
     assert sum(s.stored for s in resumed if s.kind == "prospects") == len(expected) - first.imported
     assert _prospect_list_calls(history_app) - calls_before < len(resumed) + 6  # no re-read from the start
 
@@ -197,11 +210,9 @@ def test_backfill_command_shows_progress_and_resumes_after_being_killed(app_env,
     output, _ = second.communicate(timeout=120)
     assert second.returncode == 0, output
     assert f"importing {public_id}" in output
-    expected = _expected(history_app, key, 100)
+    expected = _assert_store_matches_sandbox(history_app, key)
     assert f"imported {len(expected)} prospects" in output
     assert _states(history_app)["prospects"].imported == len(expected)
-    of_interactions = {i["prospectId"] for i in _read(history_app, key, 100, "interactions")}
-    assert _stored(history_app, StoredProspect) == len(expected | of_interactions)
 
 
 def test_backfill_command_names_what_to_do_for_an_unknown_or_disabled_instance(
@@ -238,10 +249,8 @@ def test_two_runs_of_one_import_never_count_a_page_twice(history_app, installed)
                 refused += 1
                 runs.remove(run)
     assert refused == 1
-    expected = _expected(history_app, key, 100)
+    expected = _assert_store_matches_sandbox(history_app, key)
     assert _states(history_app)["prospects"].imported == len(expected)
-    of_interactions = {i["prospectId"] for i in _read(history_app, key, 100, "interactions")}
-    assert _stored(history_app, StoredProspect) == len(expected | of_interactions)
 
 
 def test_an_import_that_stopped_or_never_started_is_found_for_the_reconcile(history_app, installed):
