@@ -46,6 +46,12 @@ class Wired:
         prospect, _created = process_lead(state, state.account_of(integration), integration, lead, "retail")
         return prospect
 
+    def deliver(self, body: dict[str, Any], expect: tuple[int, ...] = (200, 202)) -> int:
+        """Post ``body`` to the instance's webhook as Sales would; the id of the newest stored event."""
+        response = self.app.test_client().post(self.path, json=body)
+        assert response.status_code in expect, response.get_data(as_text=True)
+        return self.events()[-1].id
+
     def set_settings(self, **changes: Any) -> None:
         self.zapp.lifecycle.update_settings(self.api_key, changes)
 

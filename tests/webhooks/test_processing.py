@@ -18,17 +18,11 @@ from zapp.webhooks.auto_reply import REPLY_ATTEMPTS, template_parameters, whatsa
 from zapp.webhooks.processing import Outcome, sweep_backoff
 
 
-def _deliver(wired, body) -> int:
-    response = wired.app.test_client().post(wired.path, json=body)
-    assert response.status_code in (200, 202), response.get_data(as_text=True)
-    return wired.events()[-1].id
-
-
 def test_created_prospect_is_reread_from_sales_and_stored_whole(wired):
     prospect = wired.new_prospect(utmSource="instagram", utmCampaign="spring", firstName="Bia")
     body = envelope(prospect)
     body["prospect"][0] = {key: prospect[key] for key in ("id", "groupId", "created")}
-    event_id = _deliver(wired, body)
+    event_id = wired.deliver(body)
     assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
     stored = wired.get(StoredProspect, prospect["id"])
     assert (stored.first_name, stored.utm_source, stored.utm_campaign) == ("Bia", "instagram", "spring")
@@ -40,14 +34,14 @@ def test_created_prospect_is_reread_from_sales_and_stored_whole(wired):
 
 def test_an_update_applies_the_summary_without_wiping_what_it_does_not_carry(wired):
     prospect = wired.new_prospect(utmSource="instagram", firstName="Bia")
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     update = envelope(prospect, kind="updated", updatedAt="2099-01-01T00:00:00.000Z",
                       updates=[{"field": "status", "value": "followUp"}])  # fmt: skip
     update["prospect"][0] = {"id": prospect["id"], "groupId": prospect["groupId"],
                              "created": prospect["created"], "status": "new"}  # fmt: skip
     del update["facebookDueAt"]
     before = wired.get(StoredProspect, prospect["id"])
-    assert wired.zapp.events.process(_deliver(wired, update)) == Outcome.PROCESSED
+    assert wired.zapp.events.process(wired.deliver(update)) == Outcome.PROCESSED
     after = wired.get(StoredProspect, prospect["id"])
     assert after.status == "followUp"  # updates[] applied over the summary
     assert (after.first_name, after.utm_source) == ("Bia", "instagram")  # not in the summary: kept
@@ -62,7 +56,7 @@ def test_events_processed_out_of_order_keep_the_newest(wired):
     older["prospect"][0] = {**base, "status": "new", "updatedAt": "2098-01-01T00:00:00.000Z"}
     newer = envelope(prospect, kind="updated", updatedAt="2098-01-02T00:00:00.000Z")
     newer["prospect"][0] = {**base, "status": "archived", "updatedAt": "2098-01-02T00:00:00.000Z"}
-    first, second = _deliver(wired, older), _deliver(wired, newer)
+    first, second = wired.deliver(older), wired.deliver(newer)
     wired.zapp.events.process(second)
     wired.zapp.events.process(first)
     assert wired.get(StoredProspect, prospect["id"]).status == "archived"
@@ -74,7 +68,7 @@ def test_an_interaction_event_stores_the_interaction_with_the_prospects_group(wi
                    "proactive": True, "status": "done", "createdAt": "2026-03-01T10:00:00.000Z",
                    "agent": {"id": "7a0c1a2b3c4d5e6f7a8b9c02", "firstName": "Bea",
                              "lastName": "Luz"}}  # fmt: skip
-    event_id = _deliver(wired, envelope(prospect, topic="interactions", interaction=interaction))
+    event_id = wired.deliver(envelope(prospect, topic="interactions", interaction=interaction))
     assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
     stored = wired.get(StoredInteraction, interaction["id"])
     assert (stored.group_id, stored.via, stored.agent_name) == (prospect["groupId"], "whatsApp", "Bea Luz")
@@ -86,12 +80,12 @@ def _bare_interaction_event(wired, prospect_id: str, interaction_id: str) -> int
                    "status": "done", "createdAt": "2026-03-02T10:00:00.000Z"}  # fmt: skip
     body = envelope({"id": prospect_id}, topic="interactions", interaction=interaction)
     body["prospect"] = []
-    return _deliver(wired, body)
+    return wired.deliver(body)
 
 
 def test_an_interaction_without_a_summary_takes_the_group_the_store_knows(wired):
     prospect = wired.new_prospect()
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     state = wired.sandbox.state
     state.account_of(state.integrations[wired.api_key]).remove_prospect(prospect["id"])  # Sales can't tell
     event_id = _bare_interaction_event(wired, prospect["id"], "6b0c1a2b3c4d5e6f7a8b9c10")
@@ -118,7 +112,7 @@ def test_an_update_processed_before_the_creation_does_not_keep_the_reread_prospe
     created = envelope(prospect)
     update = envelope(prospect, kind="updated", updatedAt=utcnow().isoformat(), operationId="an-update")
     update["prospect"][0] = {key: prospect[key] for key in ("id", "groupId", "created")} | {"status": "new"}
-    created_id, update_id = _deliver(wired, created), _deliver(wired, update)
+    created_id, update_id = wired.deliver(created), wired.deliver(update)
     assert wired.zapp.events.process(update_id) == Outcome.PROCESSED  # a partial row, stamped "now"
     assert wired.zapp.events.process(created_id) == Outcome.PROCESSED  # Sales' prospects have no updatedAt
     stored = wired.get(StoredProspect, prospect["id"])
@@ -145,7 +139,7 @@ def test_interaction_updates_processed_out_of_order_keep_the_newest(wired):
         updatedAt="2026-03-01T10:01:00.000Z",
         interaction={**interaction, "status": "read"},
     )
-    first, second = _deliver(wired, sent), _deliver(wired, read)  # fmt: skip
+    first, second = wired.deliver(sent), wired.deliver(read)  # fmt: skip
     wired.zapp.events.process(second)
     wired.zapp.events.process(first)
     assert wired.get(StoredInteraction, interaction["id"]).status == "read"
@@ -154,7 +148,7 @@ def test_interaction_updates_processed_out_of_order_keep_the_newest(wired):
 def test_a_new_prospect_gets_the_configured_template_once(wired):
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect(firstName="Ana\tMaria    \r\nSouza")
-    event_id = _deliver(wired, envelope(prospect))
+    event_id = wired.deliver(envelope(prospect))
     assert wired.zapp.events.process(event_id) == Outcome.PROCESSED
     [message] = sent_to(wired.sandbox, prospect["id"])
     assert (message["channel"], message["template"]) == ("whatsapp", "welcome_lead")
@@ -163,13 +157,13 @@ def test_a_new_prospect_gets_the_configured_template_once(wired):
     assert (reply.state, reply.detail) == ("sent", None) and reply.sent_at is not None
 
     again = envelope(prospect, operationId="another-operation")  # a second "created" for the same prospect
-    assert wired.zapp.events.process(_deliver(wired, again)) == Outcome.PROCESSED
+    assert wired.zapp.events.process(wired.deliver(again)) == Outcome.PROCESSED
     assert len(sent_to(wired.sandbox, prospect["id"])) == 1
 
 
 def test_no_reply_when_automatic_reply_is_off(wired):
     prospect = wired.new_prospect()
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     assert sent_to(wired.sandbox, prospect["id"]) == [] and wired.get(AutoReply, prospect["id"]) is None
 
 
@@ -179,7 +173,7 @@ def test_a_forged_prospect_gets_no_reply_and_no_row(wired):
     foreign = wired.sandbox.create_account()  # another account of the same sandbox
     other = wired.sandbox.state.accounts[foreign["accountId"]]
     victim = other.prospects[other.prospect_ids[-1]]
-    assert wired.zapp.events.process(_deliver(wired, envelope(victim))) == Outcome.PROCESSED
+    assert wired.zapp.events.process(wired.deliver(envelope(victim))) == Outcome.PROCESSED
     assert wired.get(StoredProspect, victim["id"]) is None
     assert sent_to(wired.sandbox, victim["id"]) == []
 
@@ -187,7 +181,7 @@ def test_a_forged_prospect_gets_no_reply_and_no_row(wired):
 def test_a_refused_template_is_recorded_as_failed_with_the_reason(wired):
     wired.set_settings(automaticReplyEnabled=True, automaticReplyTemplate="no_such_template")
     prospect = wired.new_prospect()
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     reply = wired.get(AutoReply, prospect["id"])
     assert reply.state == "failed" and reply.sent_at is None
     assert "404" in reply.detail and "Unknown template key" in reply.detail
@@ -201,7 +195,7 @@ def test_a_reply_sales_surely_did_not_send_is_sent_by_the_sweep_after_its_backof
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect(firstName="Lia")
     _faults(wired, writesUnavailable=True)  # 503 before anything is made
-    _deliver(wired, envelope(prospect))
+    wired.deliver(envelope(prospect))
     reply = wired.get(AutoReply, prospect["id"])
     assert (reply.state, reply.attempts) == ("retry", 1) and "503" in reply.detail
     assert sent_to(wired.sandbox, prospect["id"]) == []
@@ -222,7 +216,7 @@ def test_a_reply_that_keeps_failing_gives_up_after_its_attempts(wired):
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect()
     _faults(wired, writesUnavailable=True)
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     delays = [wired.get(AutoReply, prospect["id"]).retry_at]
     for _ in range(REPLY_ATTEMPTS - 1):
         assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False
@@ -238,7 +232,7 @@ def test_a_reply_sales_may_have_sent_is_never_tried_again(wired):
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect()
     _faults(wired, writeAnswerStatus=502)  # made, its answer lost
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     assert wired.get(AutoReply, prospect["id"]).state == "unknown"
     assert wired.zapp.events.replies_due(utcnow() + timedelta(days=1)) == []
     assert len(sent_to(wired.sandbox, prospect["id"])) == 1
@@ -248,7 +242,7 @@ def test_a_reply_waiting_for_another_attempt_is_dropped_when_automatic_reply_is_
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect()
     _faults(wired, writesUnavailable=True)
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     _faults(wired, writesUnavailable=False)
     wired.set_settings(automaticReplyEnabled=False)
     assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False
@@ -262,7 +256,7 @@ def test_replies_of_a_disabled_instance_wait_for_it(wired):
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect()
     _faults(wired, writesUnavailable=True)
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     _faults(wired, writesUnavailable=False)
     later = utcnow() + timedelta(minutes=2)
     wired.zapp.lifecycle.set_enabled(wired.api_key, False)
@@ -276,7 +270,7 @@ def test_a_disabled_instance_keeps_its_events_until_enabled(wired, immediate_job
     wired.set_settings(**REPLY_ON)
     wired.zapp.lifecycle.set_enabled(wired.api_key, False)
     prospect = wired.new_prospect()
-    _deliver(wired, envelope(prospect))  # queued and run at once (immediate jobs): left pending
+    wired.deliver(envelope(prospect))  # queued and run at once (immediate jobs): left pending
     [event] = wired.events()
     assert event.processed_at is None and event.attempts == 0
     assert wired.get(StoredProspect, prospect["id"]) is None and sent_to(wired.sandbox, prospect["id"]) == []
@@ -291,7 +285,7 @@ def test_a_disabled_instance_keeps_its_events_until_enabled(wired, immediate_job
 def test_the_sweep_requeues_events_left_unprocessed_for_a_minute(wired, immediate_jobs):
     immediate_jobs.immediate = False  # store only: as if the enqueue after the commit had been lost
     prospect = wired.new_prospect()
-    _deliver(wired, envelope(prospect))
+    wired.deliver(envelope(prospect))
     immediate_jobs.immediate = True
     wired.zapp.jobs.sweep_events.call_local()
     assert wired.events()[0].processed_at is None  # less than a minute old: the job may still come
@@ -301,7 +295,7 @@ def test_the_sweep_requeues_events_left_unprocessed_for_a_minute(wired, immediat
 
 
 def test_the_sweep_does_not_queue_an_event_again_while_its_job_may_still_come(wired):
-    event_id = _deliver(wired, envelope(wired.new_prospect()))  # no worker runs here: it stays queued
+    event_id = wired.deliver(envelope(wired.new_prospect()))  # no worker runs here: it stays queued
     later = utcnow() + timedelta(seconds=61)
     assert wired.zapp.events.stale(later, timedelta(minutes=1)) == [event_id]
     assert wired.zapp.events.stale(later + timedelta(minutes=1), timedelta(minutes=1)) == []
@@ -310,7 +304,7 @@ def test_the_sweep_does_not_queue_an_event_again_while_its_job_may_still_come(wi
 
 def test_a_failed_attempt_is_counted_with_its_reason(wired):
     prospect = wired.new_prospect()
-    event_id = _deliver(wired, envelope(prospect))
+    event_id = wired.deliver(envelope(prospect))
     _faults(wired, errorRate=1.0)
     try:
         with pytest.raises(Unavailable):  # the job raises so that huey retries it
@@ -326,7 +320,7 @@ def test_a_failed_attempt_is_counted_with_its_reason(wired):
 
 def test_the_sweep_backs_off_after_failures_and_never_retires_an_event_for_its_attempts(wired):
     prospect = wired.new_prospect()
-    event_id = _deliver(wired, envelope(prospect))
+    event_id = wired.deliver(envelope(prospect))
     failure = RuntimeError("Sales unavailable")
     for _ in range(25):  # huey's retries and the sweep's, during a long outage
         wired.zapp.events.record_failure(event_id, failure)
@@ -349,7 +343,7 @@ def test_a_prospect_in_a_group_created_after_provisioning_gets_its_reply_and_a_r
     with wired.zapp.database.transaction() as session:  # as if Sales made the group after provisioning
         session.execute(delete(InstanceGroup).where(InstanceGroup.group_id == prospect["groupId"]))
     assert wired.zapp.provisioner.instances_behind() == []
-    assert wired.zapp.events.process(_deliver(wired, envelope(prospect))) == Outcome.PROCESSED
+    assert wired.zapp.events.process(wired.deliver(envelope(prospect))) == Outcome.PROCESSED
     assert len(sent_to(wired.sandbox, prospect["id"])) == 1
     assert wired.zapp.provisioner.instances_behind() == [wired.public_id]
     assert wired.zapp.provisioner.provision(wired.public_id)
@@ -370,5 +364,5 @@ def test_template_parameters_follow_the_whatsapp_rule():
 
 def test_processing_counts_match_the_stored_events(wired):
     prospect = wired.new_prospect()
-    wired.zapp.events.process(_deliver(wired, envelope(prospect)))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     assert wired.count(WebhookEvent) == 1 == wired.count(StoredProspect)

@@ -14,9 +14,8 @@ RETENTION = timedelta(days=30)  # the default of ZAPP_EVENT_RETENTION_DAYS
 
 
 def _deliver(wired, *, process: bool = True) -> int:
-    response = wired.app.test_client().post(wired.path, json=envelope(wired.new_prospect()))
-    assert response.status_code == 202, response.get_data(as_text=True)
-    event_id = wired.events()[-1].id
+    """A new prospect's event, processed unless asked not to."""
+    event_id = wired.deliver(envelope(wired.new_prospect()), expect=(202,))  # a new event
     if process:
         wired.zapp.events.process(event_id)
     return event_id
