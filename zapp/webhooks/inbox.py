@@ -69,6 +69,7 @@ class Inbox:
         self._database = database
         self._vault = vault
         self._insert = _insert_for_listener(database.engine.dialect.name)
+        self._autocommit = database.engine.dialect.name == "postgresql"
 
     def store(self, token: str, envelope: dict[str, Any]) -> Receipt:
         """Store the event for the instance listening at ``token``, durably, before returning.
@@ -92,7 +93,7 @@ class Inbox:
     def _single_statement(self) -> contextlib.AbstractContextManager[Connection]:
         """Where the insert runs: on PostgreSQL in autocommit, the statement being its own
         transaction (no BEGIN and COMMIT round trips; as durable); on SQLite in a write transaction."""
-        if self._database.engine.dialect.name == "postgresql":
+        if self._autocommit:
             return self._database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self._database.engine.begin()
 
