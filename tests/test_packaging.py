@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -83,3 +84,19 @@ def test_an_installed_wheel_renders_pages_with_its_own_templates_and_static_file
     )
     assert rendered.returncode == 0, rendered.stderr
     assert str(fresh) in rendered.stdout
+
+
+def test_without_the_sandbox_extra_the_command_works_and_the_sandbox_says_what_to_install(app_env):
+    """A production install has no Faker: `zapp` still starts, and `zapp sandbox` names the extra."""
+    without_faker = (
+        "import sys; sys.modules['faker'] = None; from zapp.cli import main; sys.argv[0] = 'zapp'; main()"
+    )
+    env = {**os.environ, **app_env}
+    listed = subprocess.run(
+        [sys.executable, "-c", without_faker, "--help"], capture_output=True, text=True, env=env
+    )
+    assert listed.returncode == 0 and "sandbox" in listed.stdout, listed.stderr
+    refused = subprocess.run(
+        [sys.executable, "-c", without_faker, "sandbox"], capture_output=True, text=True, env=env
+    )
+    assert refused.returncode == 1 and "pip install 'zapp[sandbox]'" in refused.stderr, refused.stderr

@@ -6,15 +6,12 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # imported inside the functions: `import zapp.sales` must not load Flask and the app
+    from flask import Flask
 
-from .assets import STATIC_DIR, TEMPLATES_DIR
-from .config import MAX_BODY_BYTES, Config, ConfigError, load_config
-from .errors import register_error_handlers
-from .extensions import build_services
-from .logs import configure_logging
-from .web import register_request_hooks
+    from .config import Config
 
 __version__ = "0.1.0"
 log = logging.getLogger(__name__)
@@ -26,6 +23,12 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     A missing or malformed secret stops the process with one line naming the
     variable, before anything listens.
     """
+    from flask import Flask
+
+    from .assets import STATIC_DIR, TEMPLATES_DIR
+    from .errors import register_error_handlers
+    from .web import register_request_hooks
+
     app = Flask(
         __name__, instance_relative_config=True, template_folder=TEMPLATES_DIR, static_folder=STATIC_DIR
     )
@@ -40,6 +43,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 
 
 def _load_config_or_exit(app: Flask, env: Mapping[str, str] | None) -> Config:
+    from .config import ConfigError, load_config
+    from .logs import configure_logging
+
     if env is None:
         _read_dotenv()
         env = os.environ
@@ -66,6 +72,8 @@ def _read_dotenv() -> None:
 
 
 def _configure_flask(app: Flask, config: Config) -> None:
+    from .config import MAX_BODY_BYTES
+
     app.config.update(
         ZAPP_VERSION=__version__,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -77,6 +85,8 @@ def _configure_flask(app: Flask, config: Config) -> None:
 
 
 def register_extensions(app: Flask, config: Config) -> None:
+    from .extensions import build_services
+
     app.extensions["zapp"] = build_services(config, app.instance_path)
 
 

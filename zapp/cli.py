@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from alembic import command as alembic_command
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from .db import alembic_config, downgrade_schema, upgrade_schema
 from .extensions import services
@@ -153,20 +153,15 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(manifest_command)
 
 
-def _create_app():
-    from . import create_app
-
-    return create_app()
-
-
 cli = FlaskGroup(
     name="zapp",
     help="zapp: a Zenvia Sales App backend.",
-    create_app=_create_app,
     add_version_option=False,
     load_dotenv=False,
     set_debug_flag=False,
 )
+# Flask finds the factory by name, as `flask --app` does: the package imports this module, not back.
+APP_IMPORT_PATH = "zapp:create_app()"
 
 
 def _add_standalone_commands() -> None:
@@ -181,7 +176,7 @@ _add_standalone_commands()
 
 
 def main() -> None:
-    cli.main(prog_name="zapp")
+    cli.main(prog_name="zapp", obj=ScriptInfo(app_import_path=APP_IMPORT_PATH, set_debug_flag=False))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import binascii
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,9 +56,6 @@ class Config:
     @property
     def is_production(self) -> bool:
         return self.mode == "production"
-
-    def with_overrides(self, **changes: Any) -> Config:
-        return replace(self, **changes)
 
 
 def _split_list(raw: str | None) -> tuple[str, ...]:

@@ -21,6 +21,8 @@ import click
 import requests
 from cryptography.fernet import Fernet
 
+from .sandbox.command import require_sandbox_extra
+
 DEMO_DB_NAME = "demo.db"
 STARTUP_SECONDS = 120
 
@@ -128,6 +130,7 @@ def _running(processes: Processes) -> Iterator[Processes]:
 @click.option("--seed", default=7, show_default=True, help="Seed of the sandbox's data.")
 def demo_command(port: int, sandbox_port: int, prospects: int, seed: int) -> None:
     """Run the sandbox, the app and a worker together, install the app, and keep them up until Ctrl-C."""
+    require_sandbox_extra()
     env = demo_environment(_instance_path(), port, sandbox_port)
     app_url, sandbox_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
     click.echo("demo mode: generated throwaway ZAPP_APP_SECRET, ZAPP_SIGNING_KEY, ZAPP_ENCRYPTION_KEYS")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from threading import Lock
 
 from flask import Flask
 
 from .config import Config
 from .db import Database
+from .installations.clients import SalesClients
 from .jobs import Jobs, build_queue
 from .lifecycle.service import LifecycleService
 from .provisioning import Provisioner
@@ -36,36 +33,9 @@ class Zapp:
     inbox: Inbox
     events: EventProcessor
     history: HistoryImporter
-    sales_client: Callable[[str, str], SalesClient]
-    """Build a Sales client for (API key, its blind index); its budget is shared by every process."""
-
-
-class SalesClients:
-    """One client (one HTTP session, its pooled connections) per instance key, for as long as it is used.
-
-    Bounded, least recently used first out; a refreshed key gets a new client, the old one is closed.
-    """
-
-    def __init__(self, make: Callable[[str, str], SalesClient], size: int = 256) -> None:
-        self._make = make
-        self._size = size
-        self._clients: OrderedDict[str, tuple[str, SalesClient]] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, api_key: str, key_index: str) -> SalesClient:
-        with self._lock:
-            cached = self._clients.pop(key_index, None)
-            if cached is not None and hmac.compare_digest(cached[0], api_key):
-                self._clients[key_index] = cached
-                return cached[1]
-            if cached is not None:
-                cached[1].close()
-            client = self._make(api_key, key_index)
-            self._clients[key_index] = (api_key, client)
-            while len(self._clients) > self._size:
-                _index, (_key, oldest) = self._clients.popitem(last=False)
-                oldest.close()
-            return client
+    clients: SalesClients
+    """``clients.client_for(installation)``: the installation's Sales client; its budget is shared by
+    every process."""
 
 
 def build_services(config: Config, instance_path: str) -> Zapp:
@@ -73,15 +43,14 @@ def build_services(config: Config, instance_path: str) -> Zapp:
     vault = Vault(config.encryption_keys, database)
     budget = build_budget(config.redis_url, database)
 
-    clients = SalesClients(lambda key, index: SalesClient(
+    clients = SalesClients(vault, lambda key, index: SalesClient(
         key, base_url=config.sales_api_url, budget=budget, budget_key=index
     ))  # fmt: skip
-    sales_client = clients.get
 
     lifecycle = LifecycleService(database, vault)
-    provisioner = Provisioner(config, database, vault, sales_client)
-    events = EventProcessor(database, vault, sales_client, AutoReplier(database))
-    history = HistoryImporter(database, vault, sales_client)
+    provisioner = Provisioner(config, database, vault, clients)
+    events = EventProcessor(database, clients, AutoReplier(database))
+    history = HistoryImporter(database, clients)
     retention = timedelta(days=config.event_retention_days)
     jobs = Jobs(build_queue(config, instance_path), provisioner, events, history, retention)
     lifecycle.subscribe(jobs.on_lifecycle)
@@ -96,7 +65,7 @@ def build_services(config: Config, instance_path: str) -> Zapp:
         inbox=Inbox(database, vault),
         events=events,
         history=history,
-        sales_client=sales_client,
+        clients=clients,
     )
 
 

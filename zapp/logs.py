@@ -3,7 +3,7 @@
 Redaction happens in the formatter, after the message, its arguments and any
 traceback have been rendered, so no path (a logged URL, an exception that
 quotes a query string, a debug line from urllib3) can slip a secret through.
-The same redactor backs gunicorn's access log (see ``gunicorn.conf.py``).
+The same redactor backs gunicorn's access log (see ``zapp/gunicorn_config.py``).
 """
 
 from __future__ import annotations

@@ -93,10 +93,6 @@ class Instance(Base):
     )
 
     @property
-    def needs_provisioning(self) -> bool:
-        return not self.is_deleted and self.provisioned_version < self.version
-
-    @property
     def is_deleted(self) -> bool:
         return self.state == InstanceState.DELETED
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from .config import Config
 from .db import Database
+from .installations.clients import SalesClients, StoredKey
+from .installations.lookup import by_public_id
 from .models import Instance, InstanceGroup, InstanceState, Subscription, utcnow
 from .sales import SalesClient
 from .sales.errors import Forbidden, SalesError, Unauthorized
@@ -34,9 +36,6 @@ WEBHOOK_PATH = "/webhooks/"
 # Longer than a provisioning run takes with Sales' retries; a killed run blocks the next for this long.
 LEASE_SECONDS = 300
 
-ClientFactory = Callable[[str, str], SalesClient]
-"""Builds a Sales client from (api key, its blind index)."""
-
 
 class ProvisioningFailed(Exception):
     """Sales could not be reached or refused for now; the job retries."""
@@ -47,20 +46,18 @@ class _Target:
     instance_id: int
     public_id: str
     version: int
-    api_key: str
     key_index: str
+    key_ciphertext: bytes = field(repr=False)
     callback_url: str
     lease_until: float
 
 
 class Provisioner:
-    def __init__(
-        self, config: Config, database: Database, vault: Vault, client_factory: ClientFactory
-    ) -> None:
+    def __init__(self, config: Config, database: Database, vault: Vault, clients: SalesClients) -> None:
         self._config = config
         self._database = database
         self._vault = vault
-        self._client_factory = client_factory
+        self._clients = clients
 
     def provision(self, public_id: str) -> bool:
         """Bring the instance's groups and subscription up to date; False when there is nothing to do."""
@@ -74,7 +71,7 @@ class Provisioner:
 
     def _provision(self, target: _Target) -> bool:
         public_id = target.public_id
-        client = self._client_factory(target.api_key, target.key_index)
+        client = self._clients.client_for(target)
         try:
             integration = client.get_integration()
             groups = _group_tree(client, integration["groupId"])
@@ -103,17 +100,17 @@ class Provisioner:
             )
             return list(rows)
 
-    def deactivate_subscriptions(self, api_key: str, key_index: str) -> None:
+    def deactivate_subscriptions(self, key_index: str) -> None:
         """Before a delete destroys the key: tell Sales to stop sending (best effort, bounded)."""
         with self._database.transaction() as session:
             instance = session.scalars(select(Instance).where(Instance.key_index == key_index)).one_or_none()
             if instance is None:
                 return
             active = [s.sales_subscription_id for s in _active_subscriptions(session, instance.id)]
-            instance_id = instance.id
+            instance_id, key = instance.id, StoredKey.of(instance)
         if not active:
             return
-        client = self._client_factory(api_key, key_index)
+        client = self._clients.client_for(key)
         for subscription_id in active:
             try:
                 client.delete_subscription(subscription_id)
@@ -130,9 +127,7 @@ class Provisioner:
     def _prepare(self, public_id: str) -> _Target | None:
         self._vault.index_key()  # load it outside the transaction below (SQLite allows one writer)
         with self._database.transaction() as session:
-            instance = session.scalars(
-                select(Instance).where(Instance.public_id == public_id).with_for_update()
-            ).one_or_none()
+            instance = by_public_id(session, public_id, lock=True)
             if instance is None or instance.state not in (InstanceState.INSTALLED, InstanceState.ENABLED):
                 return None
             if instance.key_ciphertext is None or instance.key_index is None:
@@ -147,8 +142,8 @@ class Provisioner:
                 instance_id=instance.id,
                 public_id=instance.public_id,
                 version=instance.version,
-                api_key=self._vault.decrypt(instance.key_ciphertext),
                 key_index=instance.key_index,
+                key_ciphertext=instance.key_ciphertext,
                 callback_url=self._config.public_url + WEBHOOK_PATH + token,
                 lease_until=lease_until,
             )

@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import select
 
 from tests.conftest import APP_ID, APP_SECRET
-from zapp.lifecycle.service import InstanceNotFound
+from zapp.installations.errors import InstallationNotFound
 from zapp.models import Instance
 
 CREDS = {"X-App-Id": APP_ID, "X-App-Secret": APP_SECRET}
@@ -52,7 +52,7 @@ def test_disable_and_delete_milliseconds_apart_end_deleted(app, round_):
         lambda: lifecycle.set_enabled(f"k-{round_}", False), lambda: lifecycle.delete(f"k-{round_}")
     )
     assert remove is None
-    assert disable is None or isinstance(disable, InstanceNotFound)  # lost the race: already deleted
+    assert disable is None or isinstance(disable, InstallationNotFound)  # lost the race: already deleted
     [instance] = _rows(app)
     assert (instance.state, instance.key_index, instance.key_ciphertext) == ("deleted", None, None)
 
@@ -69,7 +69,7 @@ def test_reinstall_during_refresh_leaves_one_live_instance_on_the_new_key(app, r
     live = [i for i in _rows(app) if i.state != "deleted"]
     assert len(live) == 1
     assert lifecycle.settings(new)["reportCurrency"] == "USD"  # the refreshed instance kept its settings
-    with pytest.raises(InstanceNotFound):
+    with pytest.raises(InstallationNotFound):
         lifecycle.settings(old)
 
 

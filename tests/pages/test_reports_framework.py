@@ -1,4 +1,4 @@
-"""``@report``, the machinery the manager reports will be built on, exercised on a route of its own."""
+"""``@report_page``, the machinery the manager reports will be built on, exercised on a route of its own."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from tests.pages.conftest import object_id, sign
 from zapp import create_app
 from zapp.pages.context import context_tokens
-from zapp.pages.extension_points import Page, report
+from zapp.pages.extension_points import Page, report_page
 from zapp.pages.registry import REPORT, ExtensionRegistry
 
 
@@ -18,7 +18,7 @@ def report_app(app_env):
     application = create_app(app_env)
     blueprint, registry = Blueprint("probe_reports", __name__), ExtensionRegistry()
 
-    @report(
+    @report_page(
         "probe",
         name="Probe",
         summary="A report for tests",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.pages.conftest import HOSTILE_LAST, HOSTILE_NAME, object_id, page_data, sign, with_interactions
+from zapp.installations.clients import SalesClients
 from zapp.pages.context import CONTEXT_HEADER
 from zapp.pages.dialogs.timeline_content import MAX_ENTRIES, PAGE_SIZE, safe_link, shape_timeline
 from zapp.sales.errors import Forbidden, RateLimited, Unauthorized, Unavailable
@@ -101,7 +102,8 @@ def test_sales_failures_become_503_or_502_never_500(app, client, installed, monk
         seen.append(api_key)
         return FailingSales(error)
 
-    monkeypatch.setattr(app.extensions["zapp"], "sales_client", build)
+    zapp = app.extensions["zapp"]
+    monkeypatch.setattr(zapp, "clients", SalesClients(zapp.vault, build))
     url, token = open_timeline(client, installed.group, object_id())
     response = client.get(url, headers={CONTEXT_HEADER: token})
     assert response.status_code == status and response.json["error"]["code"] == code

@@ -15,15 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..db import Database
-from ..errors import ApiError
+from ..installations import settings_form
+from ..installations.errors import InstallationNotFound
+from ..installations.lookup import locked_by_key_index
 from ..models import Instance, InstanceState, KeyRetirement, RetiredKey, utcnow
 from ..vault import Vault
-from . import settings_form
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,18 +40,8 @@ class InstallResult:
 InstanceListener = Callable[[str, str], None]
 """Called with (event, instance public id) after a transition commits."""
 
-DeleteHook = Callable[[str, str], None]
-"""Called with (api key, its blind index) before a delete destroys the key."""
-
-
-class InstanceNotFound(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            404,
-            "No installation has this API key. It may have been refreshed or the App deleted; "
-            "use the current key.",
-            code="unknown_instance",
-        )
+DeleteHook = Callable[[str], None]
+"""Called with the key's blind index before a delete destroys the key."""
 
 
 class LifecycleService:
@@ -75,7 +66,7 @@ class LifecycleService:
         ciphertext = self._vault.encrypt(api_key)
 
         def run(session: Session) -> InstallResult:
-            instance = _lock_by_index(session, index)
+            instance = locked_by_key_index(session, index)
             if instance is not None:
                 _set_enabled_state(instance, enabled)
                 return InstallResult(instance.public_id, created=False)
@@ -112,7 +103,7 @@ class LifecycleService:
         ciphertext = self._vault.encrypt(new_api_key)
 
         def run(session: Session) -> str:
-            instance = _lock_by_index(session, old_index)
+            instance = locked_by_key_index(session, old_index)
             if instance is None:
                 return _replayed_refresh(session, old_index, new_index)
             if old_index == new_index:
@@ -135,17 +126,17 @@ class LifecycleService:
         index = self._vault.blind_index(api_key)
         for hook in self._delete_hooks:
             try:
-                hook(api_key, index)
+                hook(index)
             except Exception:  # cleanup at Sales must never block the delete itself
                 log.exception("a before-delete hook failed; deleting anyway")
 
         def run(session: Session) -> str | None:
-            instance = _lock_by_index(session, index)
+            instance = locked_by_key_index(session, index)
             if instance is None:
                 retired = session.get(RetiredKey, index)
                 if retired is not None and retired.reason == KeyRetirement.DELETED:
                     return None  # a retried delete: already done
-                raise InstanceNotFound()
+                raise InstallationNotFound("no installation has this key")
             _mark_deleted(instance)
             session.add(RetiredKey(key_index=index, instance_id=instance.id, reason=KeyRetirement.DELETED))
             return instance.public_id
@@ -183,9 +174,9 @@ class LifecycleService:
     # -- plumbing ------------------------------------------------------------
 
     def _require(self, session: Session, index: str) -> Instance:
-        instance = _lock_by_index(session, index)
+        instance = locked_by_key_index(session, index)
         if instance is None:
-            raise InstanceNotFound()
+            raise InstallationNotFound("no installation has this key")
         return instance
 
     def _run(self, operation: Callable[[Session], T]) -> T:
@@ -203,12 +194,6 @@ class LifecycleService:
         log.debug("instance %s: %s", public_id, event, extra={"instance": public_id, "event": event})
         for listener in self._listeners:
             listener(event, public_id)
-
-
-def _lock_by_index(session: Session, index: str) -> Instance | None:
-    return session.scalars(
-        select(Instance).where(Instance.key_index == index).with_for_update()
-    ).one_or_none()
 
 
 def _state_for(enabled: bool | None) -> str:
@@ -230,10 +215,10 @@ def _replayed_refresh(session: Session, old_index: str, new_index: str) -> str:
     """A refresh whose old key is already retired succeeds only if it was this very refresh."""
     retired = session.get(RetiredKey, old_index)
     if retired is not None and retired.reason == KeyRetirement.REFRESHED:
-        current = _lock_by_index(session, new_index)
+        current = locked_by_key_index(session, new_index)
         if current is not None and current.id == retired.instance_id:
             return current.public_id
-    raise InstanceNotFound()
+    raise InstallationNotFound("no installation has this key")
 
 
 def _absorb_duplicate_install(session: Session, new_index: str, keeper: Instance) -> None:
@@ -242,7 +227,7 @@ def _absorb_duplicate_install(session: Session, new_index: str, keeper: Instance
     Sales issues one key per installation, so an instance already holding the
     new key can only be that twin. The refreshed instance keeps its history.
     """
-    twin = _lock_by_index(session, new_index)
+    twin = locked_by_key_index(session, new_index)
     if twin is None or twin.id == keeper.id:
         return
     log.warning(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
-from ..errors import ApiError
+from ..errors import ApiError, error_response
 from ..http import invalid_fields, load, read_json_object, single_arg
+from ..installations import settings_form
+from ..installations.errors import InstallationNotFound
 from ..openapi import documented
-from . import settings_form
+from ..strict_fields import StrictString
 from .auth import check_body_credentials, require_client_credentials
 from .schemas import (
     API_KEY_RULES,
@@ -21,10 +23,21 @@ from .schemas import (
     SuccessSchema,
 )
 from .service import LifecycleService
-from .strict_fields import StrictString
 
 bp = Blueprint("lifecycle", __name__, url_prefix="/lifecycle")
 bp.before_request(require_client_credentials)
+
+
+@bp.errorhandler(InstallationNotFound)
+def _unknown_key(_error: InstallationNotFound) -> Response:
+    """Lifecycle calls name the installation by its API key: say so, and what to do."""
+    return error_response(
+        404,
+        "No installation has this API key. It may have been refreshed or the App deleted; "
+        "use the current key.",
+        code="unknown_instance",
+    )
+
 
 TAGS = ("lifecycle",)
 CLIENT = ("appId", "appSecret")

@@ -28,8 +28,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..http import read_json_object
 from ..i18n import negotiate_language
+from ..installations.lookup import ResolvedInstance, load_instance
 from ..sales.ids import OBJECT_ID
-from .instances import ResolvedInstance, load_instance
 from .refusals import BadParameters, ContextMismatch, ContextMissing, UnsupportedBody
 
 CONTEXT_HEADER = "X-Zapp-Context"

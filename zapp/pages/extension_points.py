@@ -1,4 +1,4 @@
-"""``@dialog`` and ``@report``: how a page Sales frames is defined, checked and declared.
+"""``@dialog`` and ``@report_page``: how a page Sales frames is defined, checked and declared.
 
 One decorator does all of it, so no page can skip a check or stay out of the
 manifest::
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app, request
 
+from ..installations.lookup import GroupRef, ResolvedInstance, resolve_instance
 from ..openapi import documented
+from ..sales.ids import OBJECT_ID
 from .blueprint import bp
 from .context import PageContext, context_tokens
-from .instances import GroupRef, ResolvedInstance, require_object_id, resolve_instance
 from .refusals import BadParameters, BadSignature
 from .registry import BUTTON, REPORT, ExtensionPoint, ExtensionRegistry, extension_points
 from .rendering import language_from_url
@@ -84,7 +85,7 @@ def dialog(
     return _extension_point(point, summary, DialogQuerySchema, reads, where, needs_prospect=True)
 
 
-def report(
+def report_page(
     key: str,
     *,
     name: str,
@@ -94,7 +95,10 @@ def report(
     blueprint: Blueprint = bp,
     registry: ExtensionRegistry = extension_points,
 ) -> Callable:
-    """Define a manager report at ``/reports/<key>``; Sales appends range, dates and groups."""
+    """Define a report page at ``/reports/<key>``; Sales appends range, dates and groups.
+
+    The manager reports use ``pages.reports.shared.report``, which adds the CSV download.
+    """
     point = ExtensionPoint(REPORT, key, name, f"/reports/{key}", query)
     where = _Where(blueprint, registry)
     reads = (*REPORT_PARAMETERS, *reads)
@@ -171,6 +175,13 @@ def single_parameters(names: Sequence[str]) -> dict[str, str]:
         if found:
             values[name] = found[0]
     return values
+
+
+def require_object_id(value: str | None, what: str) -> str:
+    """A Sales id (24 lowercase hex-like characters), checked before it reaches a query."""
+    if value is None or not OBJECT_ID.fullmatch(value):
+        raise BadParameters(f"{what} is missing or not a Sales id")
+    return value
 
 
 def _optional_id(value: str | None, what: str) -> str | None:

@@ -1,19 +1,27 @@
-"""Calling Sales from a page's follow-up: the installation's key, and Sales' errors as page refusals."""
+"""Calling Sales from a page's follow-up: the installation's client, and Sales' errors as page refusals."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import current_app
 
+from ..db import Database
+from ..installations.errors import KeyUnreadable
+from ..installations.lookup import ResolvedInstance, covers_group
 from ..sales import SalesClient
 from ..sales.errors import InvalidId, NotFound, RateLimited, SalesError, Unavailable
-from ..vault import VaultError
-from .instances import ResolvedInstance, require_prospect_in_instance
-from .refusals import BadParameters, PageRefusal, SalesRefused, SalesUnavailable, UnknownInstance
+from .refusals import (
+    BadParameters,
+    ForeignProspect,
+    PageRefusal,
+    SalesRefused,
+    SalesUnavailable,
+    UnknownInstance,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +35,15 @@ def sales_client_for(
     A ``SalesError`` raised inside becomes a refusal: ``not_found`` for 404,
     503 when Sales is down or rate limiting, 502 when it refuses.
     """
-    zapp = current_app.extensions["zapp"]
-    if instance.key_ciphertext is None or instance.key_index is None:
-        raise UnknownInstance("the installation has no key")
     try:
-        api_key = zapp.vault.decrypt(instance.key_ciphertext)
-    except VaultError:
+        client = current_app.extensions["zapp"].clients.client_for(instance)
+    except KeyUnreadable:
         log.error(
             "installation %s: its key cannot be decrypted with ZAPP_ENCRYPTION_KEYS", instance.public_id
         )
         raise SalesUnavailable("key not decryptable") from None
     try:
-        yield zapp.sales_client(api_key, instance.key_index)
+        yield client
     except SalesError as error:
         raise _refusal_for(error, instance, not_found) from None
 
@@ -60,3 +65,24 @@ def checked_prospect(client: SalesClient, instance: ResolvedInstance, prospect_i
     prospect = prospect if isinstance(prospect, dict) else {}
     require_prospect_in_instance(current_app.extensions["zapp"].database, instance, prospect)
     return prospect
+
+
+def require_prospect_in_instance(
+    database: Database, instance: ResolvedInstance, prospect: Mapping[str, Any]
+) -> None:
+    """Refuse (403) a Sales prospect whose group this installation does not cover.
+
+    Dialogs act on the prospect Sales hands them; this keeps a token of one
+    account from ever reaching another account's contact, whatever Sales'
+    own scoping does.
+    """
+    if not covers_group(database, instance, prospect_group_id(prospect)):
+        raise ForeignProspect("the prospect's group is outside the installation")
+
+
+def prospect_group_id(prospect: Mapping[str, Any]) -> str | None:
+    """The prospect's group id: ``groupId``, or ``group`` when Sales sends it as an id or an object."""
+    group = prospect.get("groupId") or prospect.get("group")
+    if isinstance(group, Mapping):
+        group = group.get("id") or group.get("_id")
+    return group if isinstance(group, str) else None

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..lifecycle.settings_form import merged_settings
+from ..installations.settings_form import merged_settings
 from ..models import Instance, InstanceGroup
 from .ranges import ReportRange
 

@@ -1,5 +1,6 @@
-"""A faithful simulated Zenvia Sales: its REST API, its host UI, its lifecycle calls and webhooks."""
+"""A faithful simulated Zenvia Sales: its REST API, its host UI, its lifecycle calls and webhooks.
 
-from .app import Sandbox, SandboxOptions, create_sandbox_app
-
-__all__ = ["Sandbox", "SandboxOptions", "create_sandbox_app"]
+``app`` builds it (``create_sandbox_app``), ``server`` runs it on a port. This
+``__init__`` imports nothing, so the ``zapp`` command can list ``zapp sandbox``
+without loading the sandbox or its ``sandbox`` extra (Faker).
+"""

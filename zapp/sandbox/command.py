@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import click
-from werkzeug.serving import make_server
 
-from .app import SandboxOptions, create_sandbox_app
-from .server import QuietHandler
+SANDBOX_EXTRA = "The sandbox needs its extra dependencies: pip install 'zapp[sandbox]'."
+
+
+def require_sandbox_extra() -> None:
+    """The sandbox's made-up data comes from Faker, which a production install does not pull."""
+    try:
+        import faker  # noqa: F401
+    except ImportError:
+        raise click.ClickException(SANDBOX_EXTRA) from None
 
 
 @click.command("sandbox")
@@ -22,6 +28,12 @@ from .server import QuietHandler
 @click.option("--reset-style", type=click.Choice(["epoch", "delta"]), default="epoch", show_default=True)
 def sandbox_command(port, host, app_url, prospects, seed, days, rate_limit, reset_style) -> None:
     """Serve the Sales sandbox: its API under /api/v1, its host UI at /, its controls under /_sandbox/."""
+    require_sandbox_extra()
+    from werkzeug.serving import make_server
+
+    from .app import SandboxOptions, create_sandbox_app
+    from .server import QuietHandler
+
     with click.progressbar(length=prospects, label="generating contacts") as bar:
         options = SandboxOptions(app_url=app_url, prospects=prospects, seed=seed, days=days,
                                  rate_limit=rate_limit, reset_style=reset_style,

@@ -25,12 +25,13 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
-from ..lifecycle.settings_form import merged_settings
+from ..installations.clients import SalesClients
+from ..installations.lookup import by_public_id
+from ..installations.settings_form import merged_settings
 from ..models import Instance, InstanceState, StoredProspect, SyncState, utcnow
 from ..sales import SalesClient
 from ..sales.errors import Forbidden, NotFound, SalesError
 from ..sales.paging import Checkpoint
-from ..vault import Vault
 from .records import interaction_row, prospect_row, store_interactions, store_prospects
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ KINDS = ("prospects", "interactions")
 # An import that has committed nothing for this long has stopped: its worker died or its retries ran out.
 STALLED_AFTER = timedelta(minutes=15)
 _ANY_GROUP = "0" * 24  # only to ask whether an interaction lacks nothing but its group
-ClientFactory = Callable[[str, str], SalesClient]
 
 
 class ImportRefused(Exception):
@@ -59,8 +59,8 @@ class ImportStep:
 class _Target:
     instance_id: int
     public_id: str
-    api_key: str = field(repr=False)  # never in a log line or a traceback
     key_index: str
+    key_ciphertext: bytes = field(repr=False)
     default_days: int
 
 
@@ -79,13 +79,11 @@ class HistoryImporter:
     def __init__(
         self,
         database: Database,
-        vault: Vault,
-        client_factory: ClientFactory,
+        clients: SalesClients,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
-        self._vault = vault
-        self._client_factory = client_factory
+        self._clients = clients
         self._clock = clock
 
     def run(self, public_id: str, *, days: int | None = None, again: bool = False) -> int:
@@ -100,7 +98,7 @@ class HistoryImporter:
         ``again``. ``days`` defaults to the instance's history setting.
         """
         target = self._target(public_id)
-        client = self._client_factory(target.api_key, target.key_index)
+        client = self._clients.client_for(target)
         for kind in KINDS:
             plan = self._plan(target, kind, days, again)
             if plan is not None:
@@ -133,7 +131,7 @@ class HistoryImporter:
 
     def _target(self, public_id: str) -> _Target:
         with self._database.reading_session() as session:
-            instance = session.scalars(select(Instance).where(Instance.public_id == public_id)).one_or_none()
+            instance = by_public_id(session, public_id)
             if instance is None or instance.is_deleted or instance.key_ciphertext is None:
                 raise ImportRefused(
                     f"No installation has the id {public_id!r} (or it was deleted). "
@@ -147,8 +145,8 @@ class HistoryImporter:
             return _Target(
                 instance_id=instance.id,
                 public_id=instance.public_id,
-                api_key=self._vault.decrypt(instance.key_ciphertext),
                 key_index=instance.key_index or "",
+                key_ciphertext=instance.key_ciphertext,
                 default_days=int(merged_settings(instance.settings or {})["historyImportDays"]),
             )
 

@@ -22,7 +22,7 @@ from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database, dialect_insert
-from ..lifecycle.settings_form import merged_settings
+from ..installations.settings_form import merged_settings
 from ..models import AutoReply, Instance, InstanceGroup, InstanceState, utcnow
 from ..sales import SalesClient
 from ..sales.errors import NotFound, RateLimited, SalesError, Unavailable

@@ -18,21 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, Insert, String, bindparam, literal, select
 
 from ..db import Database, dialect_insert
-from ..errors import ApiError
-from ..models import Instance, InstanceState, WebhookEvent, utcnow
+from ..installations.errors import InstallationNotFound
+from ..installations.lookup import listening_at
+from ..models import Instance, WebhookEvent, utcnow
 from ..vault import Vault
 
 # What changes from one delivery attempt of an event to the next.
 PER_DELIVERY_FIELDS = frozenset({"attempts", "sent", "received"})
-
-
-class UnknownWebhook(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            404,
-            "No installation listens at this address; it may have been deleted.",
-            code="unknown_webhook",
-        )
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ class Inbox:
         acknowledgement's whole cost in the database); only when it stores
         nothing (a duplicate, or nobody listens) does a second one tell which.
 
-        Raises ``UnknownWebhook`` for an unknown or deleted instance; database
+        Raises ``InstallationNotFound`` for an unknown or deleted instance; database
         errors propagate (the view answers 503, so Sales retries).
         """
         index = self._vault.blind_index(token)  # may open a transaction itself: before ours
@@ -87,7 +79,7 @@ class Inbox:
         with self._single_statement() as connection:
             event_id = connection.scalar(self._insert, row)
             if event_id is None and connection.scalar(_LISTENING, {"index": index}) is None:
-                raise UnknownWebhook()
+                raise InstallationNotFound("no installation listens at this address")
             return Receipt(event_id)
 
     def _single_statement(self) -> contextlib.AbstractContextManager[Connection]:
@@ -99,9 +91,7 @@ class Inbox:
 
 
 # Built once: the acknowledgement path runs them for every delivery.
-_LISTENING = select(Instance.id).where(
-    Instance.webhook_token_index == bindparam("index"), Instance.state != InstanceState.DELETED.value
-)
+_LISTENING = listening_at(bindparam("index"))
 
 
 def _insert_for_listener(dialect: str) -> Insert:

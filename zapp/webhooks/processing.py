@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
+from ..installations.clients import SalesClients, StoredKey
 from ..models import Instance, InstanceState, StoredProspect, WebhookEvent, utcnow
 from ..sales import SalesClient
 from ..sales.errors import NotFound
@@ -37,14 +38,10 @@ from ..store.records import (
     store_interactions,
     store_prospects,
 )
-from ..vault import Vault
 from .auto_reply import AutoReplier, ReplyPlan
 from .retention import PURGE_BATCH, purge_events
 
 log = logging.getLogger(__name__)
-
-ClientFactory = Callable[[str, str], SalesClient]
-"""Builds a Sales client from (api key, its blind index)."""
 
 # The sweep backs off after each failure (1, 2, 4 ... minutes, at most an hour) and gives up on an
 # event only when it is this old: counting attempts would retire events after a short outage,
@@ -70,8 +67,8 @@ class _Event:
     topic: str
     kind: str
     payload: dict[str, Any]
-    api_key: str = field(repr=False)  # never in a log line or a traceback
     key_index: str
+    key_ciphertext: bytes = field(repr=False)
     reply: ReplyPlan | None
 
 
@@ -84,12 +81,9 @@ class _Work:
 
 
 class EventProcessor:
-    def __init__(
-        self, database: Database, vault: Vault, client_factory: ClientFactory, replier: AutoReplier
-    ) -> None:
+    def __init__(self, database: Database, clients: SalesClients, replier: AutoReplier) -> None:
         self._database = database
-        self._vault = vault
-        self._client_factory = client_factory
+        self._clients = clients
         self._replier = replier
 
     def process(self, event_id: int) -> Outcome:
@@ -97,7 +91,7 @@ class EventProcessor:
         loaded = self._load(event_id)
         if isinstance(loaded, Outcome):
             return loaded
-        client = self._client_factory(loaded.api_key, loaded.key_index)
+        client = self._clients.client_for(loaded)
         work = self._prepare(loaded, client)
         outcome, claimed = self._commit(loaded, work)
         if loaded.reply is not None:
@@ -115,13 +109,13 @@ class EventProcessor:
             if instance is None or not instance.is_active or instance.key_ciphertext is None:
                 return False  # kept: enabling the instance brings it back to the sweep
             plan = ReplyPlan.from_settings(instance.settings or {})
-            api_key, key_index = self._vault.decrypt(instance.key_ciphertext), instance.key_index
+            key = StoredKey.of(instance)
         if plan is None:
             self._replier.give_up(instance_id, prospect_id, "automatic reply was turned off")
             return False
-        if key_index is None:
+        if key.key_index is None:
             return False
-        return self._replier.resend(self._client_factory(api_key, key_index), instance_id, plan, prospect_id)
+        return self._replier.resend(self._clients.client_for(key), instance_id, plan, prospect_id)
 
     def record_failure(self, event_id: int, error: BaseException) -> None:
         """Count the failed attempt and keep a short reason (Sales errors name the path, never the key)."""
@@ -192,8 +186,8 @@ class EventProcessor:
                 topic=event.topic,
                 kind=event.kind,
                 payload=event.payload,
-                api_key=self._vault.decrypt(instance.key_ciphertext),
                 key_index=instance.key_index,
+                key_ciphertext=instance.key_ciphertext,
                 reply=ReplyPlan.from_settings(instance.settings or {}),
             )
 

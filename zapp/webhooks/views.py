@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ..errors import ApiError, error_body
+from ..errors import ApiError, error_body, error_response
 from ..http import read_json_object
+from ..installations.errors import InstallationNotFound
 from ..openapi import documented
-from .inbox import Receipt, UnknownWebhook
+from .inbox import Receipt
 from .schemas import AckSchema, EnvelopeSchema
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -28,6 +29,22 @@ TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
 RETRY_AFTER_SECONDS = 30
 # Schemas are stateless once built, and building one costs more than a load: one each per process.
 _ENVELOPE, _ACK = EnvelopeSchema(), AckSchema()
+
+
+class UnknownWebhook(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            404,
+            "No installation listens at this address; it may have been deleted.",
+            code="unknown_webhook",
+        )
+
+
+@bp.errorhandler(InstallationNotFound)
+def _nobody_listens(_error: InstallationNotFound) -> Response:
+    """The inbox found no live installation behind the token: Sales should stop delivering here."""
+    unknown = UnknownWebhook()
+    return error_response(unknown.status, unknown.message, unknown.code)
 
 
 def _envelope() -> dict:

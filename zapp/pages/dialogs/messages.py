@@ -15,6 +15,7 @@ from flask import Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 
 from ...i18n import N_, translate
+from ...installations.lookup import ResolvedInstance
 from ...models import StoredProspect
 from ...openapi import documented
 from ...sales import SalesClient
@@ -23,7 +24,6 @@ from ..actions import ACTION_ERRORS, Action, load_action, page_action, perform_o
 from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
-from ..instances import ResolvedInstance
 from ..refusals import FileRefused, ProspectNotFound, WindowClosed
 from ..rendering import render_page
 from ..sales_calls import checked_prospect, sales_client_for

@@ -1,4 +1,4 @@
-"""Manager reports: each module defines one with ``@report``, and its CSV download behind the page's token."""
+"""Manager reports: each module declares one with ``@report``: its page, and its CSV behind its token."""
 
 from . import agent_activity_page, lead_sources_page, speed_to_lead_page
 

@@ -1,7 +1,10 @@
-"""What every report page shares: reading its scope, rendering it, and its CSV download.
+"""What every report page shares: ``@report``, reading its scope, rendering it, and its CSV download.
 
-A report is a ``ReportKind``: how to read its data from the store and turn
-it into a ``reports.tables.Report``. The page and the CSV both go through
+A report is one declaration: ``@report(key, name=..., summary=...)`` on a
+function that reads its data from the store (a ``reports.*_query`` module)
+and turns it into a ``reports.tables.Report``. That defines the framed page
+at ``/reports/<key>`` (signed by Sales, in the manifest) and its CSV at
+``/reports/<key>/csv`` (behind the page's context token); both go through
 ``build_report``, so they show the same figures for the same period.
 """
 
@@ -17,15 +20,17 @@ from flask import Response, current_app, url_for
 from sqlalchemy.orm import Session
 
 from ...i18n import N_, translate
+from ...installations.lookup import GroupRef, ResolvedInstance
+from ...openapi import documented
 from ...reports.charts import render_chart
 from ...reports.export import report_csv
 from ...reports.freshness import Freshness, read_freshness
-from ...reports.ranges import RangeError, ReportRange, parse_range
+from ...reports.ranges import RangeError, RangeQuerySchema, ReportRange, parse_range
 from ...reports.scope import ReportScope, group_and_descendants, instance_settings
 from ...reports.tables import Cell, CellFormatter, Moment, Report, Table
-from ..context import FollowUp
-from ..extension_points import Page, single_parameters
-from ..instances import GroupRef, ResolvedInstance
+from ..blueprint import bp
+from ..context import FollowUp, require_context
+from ..extension_points import Page, report_page, single_parameters
 from ..refusals import BadRange
 from ..rendering import render_page
 
@@ -53,6 +58,36 @@ class ReportKind:
     key: str
     name: str
     build: Callable[[ReportInputs], Report]
+
+
+def report(key: str, *, name: str, summary: str) -> Callable[[Callable[[ReportInputs], Report]], ReportKind]:
+    """Declare a manager report: its page at ``/reports/<key>`` and its CSV, both built by the function."""
+
+    def declare(build: Callable[[ReportInputs], Report]) -> ReportKind:
+        kind = ReportKind(key, name, build)
+        endpoint = _endpoint(kind)
+
+        def show(page: Page) -> Response:
+            return show_report(kind, page)
+
+        def download(followup: FollowUp) -> Response:
+            return download_report(kind, followup)
+
+        show.__name__, download.__name__ = endpoint, f"{endpoint}_csv"
+        page_view = report_page(key, name=name, summary=summary)(show)
+        csv_view = documented(
+            summary=f"The {name} report as CSV (needs the page's X-Zapp-Context token)",
+            tags=("pages",),
+            query=RangeQuerySchema,
+            responses={200: None},
+            errors=(400, 401, 403, 404),
+        )(require_context(purpose=page_view.extension_point.purpose)(download))
+        bp.add_url_rule(
+            f"/reports/{key}/csv", endpoint=download.__name__, view_func=csv_view, methods=["GET"]
+        )
+        return kind
+
+    return declare
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,26 @@
-"""Finding the installation a framed page belongs to, from the Sales group its URL names.
+"""Finding an installation: by its API key, the Sales group a page names, its webhook token, its id.
 
-Pages carry no API key: Sales tells us the ``group`` (a report's selected
-group, a dialog's ``${group._id}``), and provisioning recorded which groups
-each instance covers (``InstanceGroup``). The answer is a plain snapshot,
-so views never touch a session after it is closed.
+Lifecycle calls carry the API key: its blind index finds the row, locked
+for the transition. Pages carry no key: Sales tells us the ``group`` (a
+report's selected group, a dialog's ``${group._id}``), and provisioning
+recorded which groups each instance covers (``InstanceGroup``); that answer
+is a plain snapshot, so views never touch a session after it is closed.
+Webhooks carry the random token of their address, found by its blind index
+inside the statement that stores the event. Jobs carry the public id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..models import Instance, InstanceGroup, InstanceState
 from ..sales.ids import OBJECT_ID
-from .refusals import BadParameters, ContextMismatch, ForeignProspect, InstanceDisabled, UnknownInstance
+from .errors import GroupNotCovered, InstallationDisabled, InstallationNotFound
 
 _LIVE = (InstanceState.INSTALLED.value, InstanceState.ENABLED.value)
 
@@ -35,7 +38,7 @@ class GroupRef:
 
 @dataclass(frozen=True)
 class ResolvedInstance:
-    """An installation as a page needs it; the key stays encrypted until a Sales call needs it."""
+    """An installation as a page needs it; the key stays encrypted (``clients.client_for`` opens it)."""
 
     id: int
     public_id: str
@@ -75,50 +78,66 @@ _BY_INSTANCE_AND_GROUP = (
 )
 
 
-def require_object_id(value: str | None, what: str) -> str:
-    """A Sales id (24 lowercase hex-like characters), checked before it reaches a query."""
-    if value is None or not OBJECT_ID.fullmatch(value):
-        raise BadParameters(f"{what} is missing or not a Sales id")
-    return value
+def locked_by_key_index(session: Session, key_index: str) -> Instance | None:
+    """The installation holding the key whose blind index is ``key_index``, row-locked for a transition."""
+    return session.scalars(
+        select(Instance).where(Instance.key_index == key_index).with_for_update()
+    ).one_or_none()
+
+
+def by_public_id(session: Session, public_id: str, *, lock: bool = False) -> Instance | None:
+    """The installation with ``public_id`` (deleted ones too: callers decide), optionally row-locked."""
+    query = select(Instance).where(Instance.public_id == public_id)
+    return session.scalars(query.with_for_update() if lock else query).one_or_none()
+
+
+def listening_at(token_index: ColumnElement[str]) -> Select[tuple[int]]:
+    """The id of the live installation whose webhook token has the blind index ``token_index``.
+
+    A query, not an answer: the webhook inbox runs it inside the statement
+    that stores the event, so an acknowledgement costs one round trip.
+    """
+    return select(Instance.id).where(
+        Instance.webhook_token_index == token_index, Instance.state != InstanceState.DELETED.value
+    )
 
 
 def resolve_instance(database: Database, group_id: str) -> ResolvedInstance:
     """The live installation covering ``group_id``.
 
-    Unknown group or only deleted installations: ``UnknownInstance`` (404).
-    Covered only by a disabled one: ``InstanceDisabled``. Should two live
+    Unknown group or only deleted installations: ``InstallationNotFound``.
+    Covered only by a disabled one: ``InstallationDisabled``. Should two live
     installations cover the group (an account that installed twice), the
     enabled one wins, then the newest, so the choice never flips between
     requests.
     """
-    require_object_id(group_id, "group")
     with database.reading() as connection:
         rows = connection.execute(_BY_GROUP, {"group_id": group_id}).all()
     if not rows:
-        raise UnknownInstance("no installation covers the group")
+        raise InstallationNotFound("no installation covers the group")
     best = max(rows, key=lambda row: (row.state == InstanceState.ENABLED.value, row.state in _LIVE, row.id))
     if best.state not in _LIVE:
-        raise InstanceDisabled("the installation is disabled")
+        raise InstallationDisabled("the installation is disabled")
     return _snapshot(best)
 
 
 def load_instance(database: Database, public_id: str, group_id: str) -> ResolvedInstance:
     """The installation a context token names, still live and still covering the token's group.
 
-    A deleted installation is ``UnknownInstance`` (404); one that does not
+    A deleted installation is ``InstallationNotFound``; one that does not
     cover the group (re-provisioned since, or a token naming another
-    installation's group) is ``ContextMismatch`` (403).
+    installation's group) is ``GroupNotCovered``.
     """
     with database.reading() as connection:
         state = connection.scalar(_STATE, {"public_id": public_id})
         keys = {"public_id": public_id, "group_id": group_id}
         row = connection.execute(_BY_INSTANCE_AND_GROUP, keys).first()
     if state is None or state == InstanceState.DELETED.value:
-        raise UnknownInstance("the installation is gone")
+        raise InstallationNotFound("the installation is gone")
     if state not in _LIVE:
-        raise InstanceDisabled("the installation is disabled")
+        raise InstallationDisabled("the installation is disabled")
     if row is None:
-        raise ContextMismatch("the installation does not cover the token's group")
+        raise GroupNotCovered("the installation does not cover the token's group")
     return _snapshot(row)
 
 
@@ -133,27 +152,6 @@ def covers_group(database: Database, instance: ResolvedInstance, group_id: str |
             )
         )
     return found is not None
-
-
-def require_prospect_in_instance(
-    database: Database, instance: ResolvedInstance, prospect: Mapping[str, Any]
-) -> None:
-    """Refuse (403) a Sales prospect whose group this installation does not cover.
-
-    Dialogs act on the prospect Sales hands them; this keeps a token of one
-    account from ever reaching another account's contact, whatever Sales'
-    own scoping does.
-    """
-    if not covers_group(database, instance, prospect_group_id(prospect)):
-        raise ForeignProspect("the prospect's group is outside the installation")
-
-
-def prospect_group_id(prospect: Mapping[str, Any]) -> str | None:
-    """The prospect's group id: ``groupId``, or ``group`` when Sales sends it as an id or an object."""
-    group = prospect.get("groupId") or prospect.get("group")
-    if isinstance(group, Mapping):
-        group = group.get("id") or group.get("_id")
-    return group if isinstance(group, str) else None
 
 
 def _snapshot(row: Any) -> ResolvedInstance:

@@ -18,8 +18,8 @@ from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as ma_fields
 
 from ..i18n import N_, negotiate_language, translate
+from ..strict_fields import StrictBoolean, StrictInteger, StrictString
 from ..vocabulary import CHANNEL_LABELS
-from .strict_fields import StrictBoolean, StrictInteger, StrictString
 
 # How each kind of input is named in Sales' form schema. The seed shows only
 # "text"; the others are inferred and kept here so they can be corrected at once.

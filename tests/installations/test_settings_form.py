@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 
 from tests.conftest import ROOT
 from zapp.i18n import SUPPORTED_LANGUAGES, TRANSLATIONS_DIR
-from zapp.lifecycle import settings_form
+from zapp.installations import settings_form
 
 
 def test_every_input_of_the_form_is_validated_on_put():
