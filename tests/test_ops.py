@@ -37,9 +37,9 @@ def test_unknown_page_for_a_person_is_a_short_html_page(client):
     assert b"<h1>404</h1>" in response.data
 
 
-def test_a_database_restart_costs_no_failed_request(postgres_database):
+def test_a_database_restart_costs_no_failed_request(postgres_database, postgres_reset):
     """Connections killed under the pool (as a restart does) are replaced by pre-ping, not surfaced."""
-    conftest._truncate_all(postgres_database)
+    postgres_reset()
     env = {
         "ZAPP_MODE": "test",
         "ZAPP_DATABASE_URL": postgres_database,

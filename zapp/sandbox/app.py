@@ -126,14 +126,22 @@ def create_sandbox_app(options: SandboxOptions) -> Flask:
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=32 * 1024 * 1024, SECRET_KEY=secrets.token_hex(16))
     app.json.sort_keys = False
-    sandbox = Sandbox(options)
+    attach_sandbox(app, Sandbox(options))
+    app.register_blueprint(api.bp)
+    app.register_blueprint(control.bp)
+    app.register_blueprint(host.bp)
+    return app
+
+
+def attach_sandbox(app: Flask, sandbox: Sandbox) -> None:
+    """Make ``sandbox`` (its state, accounts, delivery) the one ``app`` serves; views look it up per request.
+
+    Serving a fresh ``Sandbox`` from an app already running is a new Sales
+    without building and starting a new server (tests do it hundreds of times).
+    """
     app.extensions["sandbox_control"] = sandbox
     app.extensions["sandbox"] = sandbox.state
     app.extensions["sandbox_delivery"] = sandbox.delivery
     app.extensions["sandbox_leads"] = lambda account, integration, lead, kind: process_lead(
         sandbox.state, account, integration, lead, kind
     )
-    app.register_blueprint(api.bp)
-    app.register_blueprint(control.bp)
-    app.register_blueprint(host.bp)
-    return app

@@ -9,6 +9,7 @@ second, as Sales' are, so id order is creation order.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,12 @@ class Pools:
 
     @classmethod
     def build(cls, seed: int, regions: tuple[tuple, ...] = REGIONS) -> Pools:
+        """The pools of ``seed``; setting up Faker is most of a small sandbox's start, so a process
+        keeps the pools it drew (they are only read) for the next sandbox or account of that seed."""
+        return _pools(seed, regions)
+
+    @classmethod
+    def draw(cls, seed: int, regions: tuple[tuple, ...]) -> Pools:
         pools = cls()
         for _name, _tz, _country, _lang, _currency, locale in regions:
             faker = Faker(locale)
@@ -96,6 +103,11 @@ class Pools:
             pools.last[locale] = [faker.last_name() for _ in range(POOL)]
             pools.city[locale] = [faker.city() for _ in range(40)]
         return pools
+
+
+@functools.lru_cache(maxsize=32)
+def _pools(seed: int, regions: tuple[tuple, ...]) -> Pools:
+    return Pools.draw(seed, regions)
 
 
 @dataclass

@@ -56,6 +56,9 @@ def start_sandbox(
     """Serve a sandbox from a daemon thread (threaded werkzeug server); stop it with ``.stop()``."""
     app = create_sandbox_app(options or SandboxOptions())
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
+    # A short poll: stopping waits for the loop to notice, and tests start and stop hundreds of these.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="sandbox-http", daemon=True
+    )
     thread.start()
     return RunningSandbox(f"http://{host}:{server.server_port}", app, server, thread)
