@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -78,6 +79,7 @@ def test_an_installed_wheel_renders_pages_with_its_own_templates_and_static_file
     rendered = subprocess.run(
         [python, "-c", RENDER, tmp_path, APP_ID, APP_SECRET, SIGNING_KEY],
         cwd=tmp_path,
+        env={name: value for name, value in os.environ.items() if name != "PYTHONPATH"},
         capture_output=True,
         text=True,
     )
