@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from typing import cast
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, Insert, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,12 +31,12 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def dialect_insert(dialect: str) -> Callable[..., Insert]:
+def dialect_insert(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:
     """The INSERT of ``dialect`` that has ON CONFLICT (upserts, insert-once claims)."""
     inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
     if dialect not in inserts:
         raise RuntimeError(f"zapp supports PostgreSQL and SQLite, not {dialect}")
-    return inserts[dialect]
+    return cast(Callable[..., postgresql.Insert | sqlite.Insert], inserts[dialect])
 
 
 def _configure_sqlite(engine: Engine) -> None:

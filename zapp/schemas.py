@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 class ErrorDetailSchema(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields = fields.Dict()
+    field_errors = fields.Dict(data_key="fields")
 
 
 class ErrorSchema(Schema):

@@ -54,7 +54,11 @@ class DrainUnreadBody:
         result = self.app(environ, start_response)
         if stream is None:
             return result
-        return ClosingIterator(result, [stream.exhaust])
+        return ClosingIterator(result, [lambda: _drain(stream)])
+
+
+def _drain(stream: LimitedStream) -> None:
+    stream.exhaust()
 
 
 def _counted_input(environ) -> LimitedStream | None:
@@ -72,4 +76,4 @@ def _counted_input(environ) -> LimitedStream | None:
 def register_request_hooks(app: Flask) -> None:
     app.before_request(_start_request)
     app.after_request(_finish_request)
-    app.wsgi_app = DrainUnreadBody(app.wsgi_app)
+    app.wsgi_app = DrainUnreadBody(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented way

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -91,15 +91,18 @@ def by_public_id(session: Session, public_id: str, *, lock: bool = False) -> Ins
     return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
-def listening_at(token_index: ColumnElement[str]) -> Select[tuple[int]]:
-    """The id of the live installation whose webhook token has the blind index ``token_index``.
+def listening(token_index: ColumnElement[str]) -> ColumnElement[bool]:
+    """Whether an installation is live and its webhook token has the blind index ``token_index``.
 
-    A query, not an answer: the webhook inbox runs it inside the statement
+    A condition, not an answer: the webhook inbox puts it inside the statement
     that stores the event, so an acknowledgement costs one round trip.
     """
-    return select(Instance.id).where(
-        Instance.webhook_token_index == token_index, Instance.state != InstanceState.DELETED.value
-    )
+    return and_(Instance.webhook_token_index == token_index, Instance.state != InstanceState.DELETED.value)
+
+
+def listening_at(token_index: ColumnElement[str]) -> Select[Any]:
+    """The id of the installation ``listening`` at the token with the blind index ``token_index``."""
+    return select(Instance.id).where(listening(token_index))
 
 
 def resolve_instance(database: Database, group_id: str) -> ResolvedInstance:

@@ -52,6 +52,8 @@ class Input:
             return StrictInteger(validate=validate.Range(min=self.minimum, max=self.maximum))
         validators: list[Any] = []
         if self.kind == "choice":
+            if self.options is None:
+                raise ValueError(f"the choice {self.name} has no options")
             validators.append(validate.OneOf([value for value, _ in self.options("en")]))
         if self.max_length is not None:
             validators.append(validate.Length(max=self.max_length))

@@ -24,6 +24,8 @@ def run_online() -> None:
         _run(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no sqlalchemy.url and no connection were given")
     engine = build_engine(url)
     with engine.connect() as connection:
         _run(connection)

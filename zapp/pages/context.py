@@ -60,6 +60,13 @@ class FollowUp:
     context: PageContext
     instance: ResolvedInstance
 
+    @property
+    def prospect_id(self) -> str:
+        """The prospect the page's token is bound to (a dialog's); a report's token names none."""
+        if self.context.prospect is None:
+            raise ContextMismatch("the token names no prospect")
+        return self.context.prospect
+
 
 class ContextTokens:
     """Mints and reads context tokens; knows nothing of Flask."""
@@ -105,7 +112,9 @@ def _derive_key(signing_key: str) -> bytes:
 def _context_from(payload: Any) -> PageContext:
     if not isinstance(payload, Mapping):
         raise ContextMissing("context token malformed")
-    fields = {"i": str, "g": str, "s": str, "u": (str, type(None)), "p": (str, type(None)), "l": str}
+    fields: dict[str, type | tuple[type, ...]] = {
+        "i": str, "g": str, "s": str, "u": (str, type(None)), "p": (str, type(None)), "l": str
+    }  # fmt: skip
     if any(not isinstance(payload.get(name), kind) for name, kind in fields.items()):
         raise ContextMissing("context token malformed")
     return PageContext(
@@ -181,6 +190,7 @@ def _require_body_type() -> None:
 
 def _named_prospect(source: tuple[str, str], view_args: Mapping[str, Any]) -> str:
     where, name = source
+    values: list[Any]
     if where == "path":
         values = [view_args.get(name)]
     elif where == "query":

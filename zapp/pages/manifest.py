@@ -62,7 +62,7 @@ def _field(field: CustomField) -> dict[str, Any]:
     responses={200: ManifestSchema},
     errors=(503,),
 )
-def manifest() -> Response:
+def manifest() -> Response | tuple[Response, int]:
     try:
         data = build_manifest(current_app.extensions["zapp"].config.public_url)
     except ValueError as error:

@@ -11,7 +11,7 @@ target counts leads still waiting past it as missed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ class SpeedToLead:
     agents: dict[str | None, Tally]
     sources: dict[str | None, Tally]
     distribution: list[int]
-    waiting: list[Any]
+    waiting: Sequence[Any]
 
 
 def read_speed_to_lead(session: Session, scope: ReportScope, target_minutes: int, now_ms: int) -> SpeedToLead:
@@ -144,7 +144,7 @@ def nearest_rank(sorted_values: list[int], percentile: int) -> int:
     return sorted_values[(len(sorted_values) * percentile + 99) // 100 - 1]
 
 
-def _read_waiting(session: Session, scope: ReportScope) -> list[Any]:
+def _read_waiting(session: Session, scope: ReportScope) -> Sequence[Any]:
     return session.execute(
         select(P.c.prospect_id, P.c.first_name, P.c.last_name, P.c.agent_name, P.c.source, P.c.created_ms)
         .where(*scope.where(P), P.c.first_contact_ms.is_(None))

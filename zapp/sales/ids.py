@@ -17,6 +17,6 @@ def require_id(value: object, what: str = "id") -> str:
 
 
 def require_channel(value: object) -> str:
-    if value not in CHANNELS:
+    if not isinstance(value, str) or value not in CHANNELS:
         raise InvalidId(f"channel must be one of {', '.join(CHANNELS)}")
-    return value  # type: ignore[return-value]
+    return value

@@ -68,14 +68,14 @@ def iter_windowed(
     page_size: int = PAGE_SIZE,
 ) -> Iterator[dict[str, Any]]:
     """Yield every item created in ``[start, end)`` exactly once, oldest window first."""
-    seen_at_edges: set[str] = set()
+    seen_at_edges: set[str | None] = set()
     for window_start, window_end in windows(start, end):
         if resume_from and window_end <= to_utc(resume_from.window_start):
             continue
         after = (
             resume_from.after if resume_from and window_start == to_utc(resume_from.window_start) else None
         )
-        edge_ids: set[str] = set()
+        edge_ids: set[str | None] = set()
         while True:
             query = {
                 **(params or {}),

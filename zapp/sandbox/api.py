@@ -138,9 +138,10 @@ def _notify(topic: str, kind: str, prospect: dict, **extra: Any) -> None:
 
 
 def _require_user() -> dict[str, Any]:
-    if _integration().user is None:
+    user = _integration().user
+    if user is None:
         raise rules.RuleError("The integration has no user configured to act as", 409, "no_integration_user")
-    return _integration().user
+    return user
 
 
 # -- leads and prospects -----------------------------------------------------------------

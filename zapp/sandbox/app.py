@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from .data import DST_REGION, REGIONS, generate
 from .delivery import Deliverer
@@ -88,14 +89,14 @@ class Sandbox:
         return result
 
     def set_enabled(self, integration: Integration, enabled: bool) -> tuple[int, Any]:
-        status, body = self.driver.set_enabled(integration.app_url, integration.key, enabled)
+        status, body = self.driver.set_enabled(_app_url(integration), integration.key, enabled)
         if 200 <= status < 300:
             integration.enabled = enabled
         return status, body
 
     def refresh_key(self, integration: Integration) -> tuple[int, Any, str]:
         fresh = secrets.token_hex(20)
-        status, body = self.driver.refresh_key(integration.app_url, integration.key, fresh)
+        status, body = self.driver.refresh_key(_app_url(integration), integration.key, fresh)
         if 200 <= status < 300:
             with self.state.lock:
                 old = integration.key
@@ -105,7 +106,7 @@ class Sandbox:
         return status, body, fresh
 
     def delete(self, integration: Integration) -> tuple[int, Any]:
-        status, body = self.driver.delete(integration.app_url, integration.key)
+        status, body = self.driver.delete(_app_url(integration), integration.key)
         if 200 <= status < 300:
             integration.deleted = True
         return status, body
@@ -120,12 +121,19 @@ class Sandbox:
         self.delivery.stop()
 
 
+def _app_url(integration: Integration) -> str:
+    if integration.app_url is None:
+        raise ValueError("this integration has no App to call (the sandbox was started without --app-url)")
+    return integration.app_url
+
+
 def create_sandbox_app(options: SandboxOptions) -> Flask:
     from . import api, control, host
 
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=32 * 1024 * 1024, SECRET_KEY=secrets.token_hex(16))
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False
     attach_sandbox(app, Sandbox(options))
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, func
 from sqlalchemy.orm import Session
@@ -186,7 +186,7 @@ def store_prospects(session: Session, rows: Iterable[dict[str, Any]], *, partial
     ``partial`` rows (from ``prospect_summary_row``) may each carry different
     columns; an existing row keeps every column a partial row does not carry.
     """
-    table, keys = StoredProspect.__table__, ("instance_id", "prospect_id")
+    table, keys = cast(Table, StoredProspect.__table__), ("instance_id", "prospect_id")
     if not partial:
         return _upsert(session, table, keys, rows)
     by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
@@ -197,7 +197,7 @@ def store_prospects(session: Session, rows: Iterable[dict[str, Any]], *, partial
 
 def store_interactions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     """Upsert interaction rows, newest ``updated_ms`` winning; returns how many rows were offered."""
-    return _upsert(session, StoredInteraction.__table__, ("instance_id", "interaction_id"), rows)
+    return _upsert(session, cast(Table, StoredInteraction.__table__), ("instance_id", "interaction_id"), rows)
 
 
 def _upsert(session: Session, table: Table, keys: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> int:
@@ -221,7 +221,7 @@ def _upsert_batch(session: Session, table: Table, keys: tuple[str, ...], rows: l
     statement = dialect_insert(session.get_bind().dialect.name)(table)
     excluded = statement.excluded
     given = set(rows[0])  # rows of one batch carry the same columns (partial rows are grouped so)
-    changing = {
+    changing: dict[str, Any] = {
         column.name: excluded[column.name]
         for column in table.columns
         if column.name not in keys and column.name in given

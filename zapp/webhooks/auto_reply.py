@@ -16,9 +16,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Update, select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database, dialect_insert
@@ -67,7 +67,7 @@ def template_parameters(prospect: Mapping[str, Any]) -> dict[str, str]:
     agent = _first(prospect.get("agent"))
     leads = prospect.get("leads")
     lead = leads[-1] if isinstance(leads, list) and leads and isinstance(leads[-1], Mapping) else {}
-    product = lead.get("product") if isinstance(lead.get("product"), Mapping) else {}
+    product = found if isinstance(found := lead.get("product"), Mapping) else {}
     values = {
         "prospect.firstName": prospect.get("firstName"),
         "prospect.lastName": prospect.get("lastName"),
@@ -157,7 +157,7 @@ class AutoReplier:
         """Move the reply from ``retry`` back to ``pending``; only the run whose update matched sends."""
         with self._database.transaction() as session:
             taken = session.execute(_waiting(instance_id, prospect_id).values(state="pending", retry_at=None))
-            return taken.rowcount == 1
+            return cast(CursorResult[Any], taken).rowcount == 1
 
     def give_up(self, instance_id: int, prospect_id: str, reason: str) -> None:
         """Stop trying a reply that waits for another attempt (the settings no longer ask for it)."""

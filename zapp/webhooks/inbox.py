@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Insert, String, bindparam, literal, select
 
 from ..db import Database, dialect_insert
 from ..installations.errors import InstallationNotFound
-from ..installations.lookup import listening_at
+from ..installations.lookup import listening, listening_at
 from ..models import Instance, WebhookEvent, utcnow
 from ..vault import Vault
 
@@ -104,7 +104,7 @@ def _insert_for_listener(dialect: str) -> Insert:
         bindparam("payload", type_=WebhookEvent.__table__.c.payload.type),
         bindparam("received_at", type_=WebhookEvent.__table__.c.received_at.type),
         literal(0),
-    ).where(_LISTENING.whereclause)
+    ).where(listening(bindparam("index")))
     columns = ["instance_id", "dedupe_key", "topic", "kind", "payload", "received_at", "attempts"]
     return (
         dialect_insert(dialect)(WebhookEvent)

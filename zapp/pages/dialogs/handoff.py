@@ -92,7 +92,7 @@ PURPOSE = handoff.extension_point.purpose
 @require_context(purpose=PURPOSE, prospect_from="query:prospect")
 def handoff_data(followup: FollowUp) -> Response:
     with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
-        prospect = checked_prospect(client, followup.instance, followup.context.prospect)
+        prospect = checked_prospect(client, followup.instance, followup.prospect_id)
         try:
             options, unavailable = _as_user_options(client), None
         except Conflict:

@@ -107,7 +107,7 @@ PURPOSE = messages.extension_point.purpose
 )
 @require_context(purpose=PURPOSE, prospect_from="query:prospect")
 def messages_data(followup: FollowUp) -> Response:
-    prospect_id = followup.context.prospect
+    prospect_id = followup.prospect_id
     with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
         prospect = checked_prospect(client, followup.instance, prospect_id)
         channels = client.list_prospect_channels(prospect_id)

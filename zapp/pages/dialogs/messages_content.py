@@ -78,10 +78,10 @@ def template_parameters(body: str) -> list[str]:
 
 def parameter_defaults(prospect: Mapping[str, Any]) -> dict[str, str]:
     """Values Sales' template placeholders usually name, taken from the prospect."""
-    agent = prospect.get("agent") if isinstance(prospect.get("agent"), Mapping) else {}
+    agent = found if isinstance(found := prospect.get("agent"), Mapping) else {}
     leads = prospect.get("leads")
     lead = leads[0] if isinstance(leads, list) and leads and isinstance(leads[0], Mapping) else {}
-    product = lead.get("product") if isinstance(lead.get("product"), Mapping) else {}
+    product = found if isinstance(found := lead.get("product"), Mapping) else {}
     phones, emails = prospect.get("phones"), prospect.get("emails")
     values = {
         "prospect.firstName": prospect.get("firstName"),
@@ -125,10 +125,11 @@ def shape_channels(
 
 
 def _template(template: Mapping[str, Any], defaults: Mapping[str, str]) -> dict[str, Any]:
-    body = template.get("body") if isinstance(template.get("body"), str) else ""
+    body = found if isinstance(found := template.get("body"), str) else ""
+    name = found if isinstance(found := template.get("name"), str) else template["key"]
     return {
         "key": template["key"][:100],
-        "name": (template.get("name") if isinstance(template.get("name"), str) else template["key"])[:200],
+        "name": name[:200],
         "body": body[:MAX_TEXT],
         "parameters": [{"name": name, "value": defaults.get(name, "")} for name in template_parameters(body)],
     }
@@ -148,7 +149,7 @@ def conversation_windows(
     for item in interactions if isinstance(interactions, list) else []:
         if not isinstance(item, Mapping) or item.get("proactive") is not False:
             continue
-        channel = CHANNEL_OF_VIA.get(item.get("via"))
+        channel = CHANNEL_OF_VIA.get(str(item.get("via")))
         created = _epoch(item.get("createdAt"))
         if channel and created is not None:
             until[channel] = max(until[channel] or 0, created + WINDOW_SECONDS)

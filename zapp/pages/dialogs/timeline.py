@@ -74,8 +74,8 @@ def timeline(page: Page) -> Response:
 def timeline_data(followup: FollowUp) -> Response:
     page = _query_page()
     with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
-        prospect = checked_prospect(client, followup.instance, followup.context.prospect)
-        interactions = client.list_prospect_interactions(followup.context.prospect)
+        prospect = checked_prospect(client, followup.instance, followup.prospect_id)
+        interactions = client.list_prospect_interactions(followup.prospect_id)
     data = shape_timeline(prospect, interactions if isinstance(interactions, list) else [], page=page)
     return jsonify(TimelineSchema().dump(data))
 
@@ -84,4 +84,6 @@ def _query_page() -> int:
     try:
         return TimelineQuerySchema().load(request.args.to_dict(flat=True))["page"]
     except ValidationError as error:
-        raise BadParameters(f"page: {error.messages.get('page', error.messages)}") from None
+        messages = error.messages
+        problem = messages.get("page", messages) if isinstance(messages, dict) else messages
+        raise BadParameters(f"page: {problem}") from None

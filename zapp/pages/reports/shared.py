@@ -178,7 +178,7 @@ def _endpoint(kind: ReportKind) -> str:
     return kind.key.replace("-", "_")
 
 
-def _range_args(window: ReportRange) -> dict[str, str]:
+def _range_args(window: ReportRange) -> dict[str, Any]:
     """The resolved days, never the word: a download just after midnight keeps the period on screen."""
     return {"range": "custom", "start": window.first.isoformat(), "end": window.last.isoformat()}
 
