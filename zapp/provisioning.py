@@ -24,6 +24,7 @@ from .config import Config
 from .db import Database
 from .models import Instance, InstanceGroup, InstanceState, Subscription, utcnow
 from .sales import SalesClient
+from .sales.deadline import call_budget
 from .sales.errors import Forbidden, SalesError, Unauthorized
 from .vault import Vault
 
@@ -114,12 +115,13 @@ class Provisioner:
         if not active:
             return
         client = self._client_factory(api_key, key_index)
-        for subscription_id in active:
-            try:
-                client.delete_subscription(subscription_id)
-            except SalesError as error:
-                # The callback token dies with the instance, so deliveries fail and Sales gives up.
-                log.warning("could not deactivate subscription %s: %s", subscription_id, error)
+        with call_budget(self._config.sales_request_budget):  # inside Sales' delete call: not a job's wait
+            for subscription_id in active:
+                try:
+                    client.delete_subscription(subscription_id)
+                except SalesError as error:
+                    # The callback token dies with the instance, so deliveries fail and Sales gives up.
+                    log.warning("could not deactivate subscription %s: %s", subscription_id, error)
         with self._database.transaction() as session:
             for subscription in _active_subscriptions(session, instance_id):
                 subscription.active = False
