@@ -16,6 +16,9 @@ TARGET_LINE = re.compile(r"^[^:]+: \S.* \(target [^)]+\) (PASS|SHORT)$")
 ACKNOWLEDGEMENTS = ("ack throughput / hello world", "p99 acknowledgement latency", "every ack 2xx",
                     "every event stored once")  # fmt: skip
 ACKED_AND_STORED = ("every ack 2xx", "every event stored once")
+# A page's answer is bounded by its budget whatever the size: every figure must PASS, even tiny.
+SALES_FAULTS = ("slowest page answer", "answers past the budget", "answers other than 200, 503, 504",
+                "workers killed", "healthy answers")  # fmt: skip
 REPORT_FIGURES = {
     f"{backend} {report} {figure}"
     for backend in ("sqlite", "postgresql")
@@ -53,8 +56,9 @@ def _run(script: str, *args: str) -> dict[str, str]:
         ),
         ("webhooks.py", ("--size", "tiny"), set(ACKNOWLEDGEMENTS), ACKED_AND_STORED),
         ("reports.py", ("--size", "tiny"), REPORT_FIGURES, ("rows counted", *ACKED_AND_STORED)),
+        ("sales_faults.py", ("--size", "tiny"), set(SALES_FAULTS), SALES_FAULTS),
     ],
-    ids=["backfill", "pages", "webhooks", "reports"],
+    ids=["backfill", "pages", "webhooks", "reports", "sales_faults"],
 )
 def test_benchmark_smoke(script, args, figures, deterministic):
     printed = _run(script, *args)
