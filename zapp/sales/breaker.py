@@ -83,3 +83,9 @@ def breaker_for(base_url: str) -> CircuitBreaker:
         if breaker is None:
             breaker = _breakers[base_url] = CircuitBreaker()
         return breaker
+
+
+def forget_breakers() -> None:
+    """Drop every breaker (what a Sales at a reused address must not inherit: tests' sandboxes)."""
+    with _breakers_lock:
+        _breakers.clear()
