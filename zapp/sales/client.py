@@ -174,6 +174,8 @@ class SalesClient:
         self._wait_for_slot(method, path, deadline)
         try:
             response = self._send(method, path, params, json, files, deadline)
+        except BudgetSpent:
+            raise  # nothing was sent: no news about Sales
         except Unavailable:
             self._breaker.failed()
             raise
