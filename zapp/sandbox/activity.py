@@ -138,3 +138,9 @@ def limits():
             "maxInWindow": max(state.stats.max_in_window.values(), default=0),
             "errorsInjected": state.stats.errors_injected,
         })  # fmt: skip
+
+
+@bp.get("/deliveries/pending")
+def deliveries_pending():
+    """Deliveries queued or waiting for their next attempt (a run ends when Sales has nothing left)."""
+    return jsonify({"pending": current_app.extensions["sandbox_control"].delivery.pending()})
