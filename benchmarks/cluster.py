@@ -534,8 +534,14 @@ class Recorder:
             self.add(kind, False, type(error).__name__, started)
             return None
         ok = response.status_code in expect
-        self.add(kind, ok, "" if ok else f"{response.status_code} {response.text[:120]}", started)
+        self.add(kind, ok, "" if ok else _detail(response), started)
         return response if ok else None
+
+
+def _detail(response: requests.Response) -> str:
+    """The status and the start of the answer's text, tags and line breaks removed."""
+    text = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+    return f"{response.status_code} {text[:100]}"
 
 
 _PAGE_DATA = re.compile(r'<script type="application/json" id="zapp-page"[^>]*>(.*?)</script>', re.S)
@@ -587,15 +593,15 @@ class Load:
 
     # Sales' side: leads and interactions in every live account; Sales delivers their webhooks.
     def _activity(self) -> None:
-        """One round, unless Sales still holds more deliveries than two rounds make: Sales delivers
-        in order from one queue, so generating faster than the App acknowledges only grows that queue."""
+        """One round, unless Sales still holds more deliveries than a round makes: Sales delivers in
+        order from one queue, so generating faster than the App acknowledges only grows that queue."""
         size = self.cluster.size
         body = {"leads": size.leads, "interactions": size.interactions}
         try:
             pending = self.cluster.control("GET", "/deliveries/pending").json()["pending"]
         except requests.RequestException:
             pending = 0
-        if pending > 2 * (size.leads + size.interactions) * len(self.accounts):
+        if pending > (size.leads + size.interactions) * len(self.accounts):
             return
         self.recorder.call("sales activity", lambda: self.cluster.control("POST", "/activity", json=body))
 
@@ -672,11 +678,7 @@ class Load:
                  and a.headers.get("Idempotent-Replayed") != "true"]  # fmt: skip
         for answer in answers:
             ok = answer is not None and answer.status_code in (200, 409)
-            detail = (
-                ""
-                if ok
-                else (f"{answer.status_code} {answer.text[:120]}" if answer is not None else "no answer")
-            )
+            detail = "" if ok else (_detail(answer) if answer is not None else "no answer")
             self.recorder.add(kind, ok, detail)
         if len(fresh) > 1:
             with self.recorder.lock:
