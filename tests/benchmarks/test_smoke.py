@@ -19,6 +19,20 @@ ACKED_AND_STORED = ("every ack 2xx", "every event stored once")
 # A page's answer is bounded by its budget whatever the size: every figure must PASS, even tiny.
 SALES_FAULTS = ("slowest page answer", "answers past the budget", "answers other than 200, 503, 504",
                 "workers killed", "healthy answers")  # fmt: skip
+FAULTS = (
+    "worker kills",
+    "web host kill",
+    "database restart",
+    "Redis stop",
+    "Sales 429 storm",
+    "Sales 5xx spell",
+)
+CLUSTER_FIGURES = {
+    "faults injected and recovered", "every delivered event stored once", "every delivered event processed",
+    "new contacts replied to exactly once", "contacts replied to twice",
+    "agent sends Sales acted on once per click pair", "imports matching Sales", "429s caused by us",
+    "queues drained", "errors with no fault", *(f"errors after {fault}" for fault in FAULTS),
+}  # fmt: skip
 REPORT_FIGURES = {
     f"{backend} {report} {figure}"
     for backend in ("sqlite", "postgresql")
@@ -57,8 +71,10 @@ def _run(script: str, *args: str) -> dict[str, str]:
         ("webhooks.py", ("--size", "tiny"), set(ACKNOWLEDGEMENTS), ACKED_AND_STORED),
         ("reports.py", ("--size", "tiny"), REPORT_FIGURES, ("rows counted", *ACKED_AND_STORED)),
         ("sales_faults.py", ("--size", "tiny"), set(SALES_FAULTS), SALES_FAULTS),
+        # Every promise of the cluster holds at any size: a broken one exits non-zero.
+        ("cluster.py", ("--size", "tiny"), CLUSTER_FIGURES, tuple(CLUSTER_FIGURES)),
     ],
-    ids=["backfill", "pages", "webhooks", "reports", "sales_faults"],
+    ids=["backfill", "pages", "webhooks", "reports", "sales_faults", "cluster"],
 )
 def test_benchmark_smoke(script, args, figures, deterministic):
     printed = _run(script, *args)

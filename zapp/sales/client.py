@@ -36,6 +36,7 @@ from .budget import MemoryBudget, RateBudget, parse_reset
 from .deadline import Deadline, current_deadline
 from .errors import (
     BudgetSpent,
+    BudgetUnavailable,
     CircuitOpen,
     RateLimited,
     SalesError,
@@ -171,7 +172,7 @@ class SalesClient:
                 path=path,
                 retry_after=closed_for,
             )
-        self._wait_for_slot(method, path, deadline)
+        self._take_slot(method, path, deadline)
         try:
             response = self._send(method, path, params, json, files, deadline)
         except BudgetSpent:
@@ -183,12 +184,34 @@ class SalesClient:
             self._breaker.failed()
         else:
             self._breaker.succeeded()
-        self._note_limits(response)
+        self._keep_limits(response)
         try:
             return self._result(method, path, response, accept_csv)
         except SalesError as error:
             error.retry_after = self._server_hint(response)
             raise
+
+    def _take_slot(self, method: str, path: str, deadline: Deadline) -> None:
+        """A budget slot, or ``BudgetUnavailable``: its store failing means nothing was sent, so the
+        caller may safely try again later (an automatic reply is retried, not stranded)."""
+        try:
+            self._wait_for_slot(method, path, deadline)
+        except SalesError:
+            raise  # the wait does not fit the deadline: RateLimited, as it is
+        except Exception as error:  # Redis or the database behind the budget, down or timing out
+            raise BudgetUnavailable(
+                f"{method} {path}: the rate-limit budget is unavailable ({type(error).__name__})",
+                method=method,
+                path=path,
+            ) from error
+
+    def _keep_limits(self, response: requests.Response) -> None:
+        """Record Sales' rate-limit headers; a budget store failing now must not hide Sales' answer
+        (the request was made: raising would make a sent message look unsent)."""
+        try:
+            self._note_limits(response)
+        except Exception as error:  # the next slot taken finds the store again, or fails before sending
+            log.warning("could not record Sales' rate-limit headers (%s)", type(error).__name__)
 
     def _wait_for_slot(self, method: str, path: str, deadline: Deadline) -> None:
         """Take a slot of the shared rate-limit budget, waiting only as long as the deadline allows."""

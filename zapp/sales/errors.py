@@ -89,6 +89,10 @@ class Unreachable(Unavailable):
     """No connection could be made: the request never reached Sales."""
 
 
+class BudgetUnavailable(Unreachable):
+    """The shared rate-limit budget (Redis or the database) could not be read, so nothing was sent."""
+
+
 class BudgetSpent(Unreachable):
     """The call's time budget ran out before an attempt could be sent: nothing reached Sales."""
 
