@@ -32,12 +32,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    app_spec: str, env: dict[str, str], workers: int, log_path: Path, port: int | None = None
+    app_spec: str, env: dict[str, str], workers: int, log_path: Path, port: int | None = None,
+    access_log: bool = True,
 ) -> Iterator[str]:
-    """Serve ``app_spec`` with zapp's gunicorn settings; yields the base URL once it answers."""
+    """Serve ``app_spec`` with zapp's gunicorn settings (the Procfile's); yields the base URL once it
+    answers. ``access_log=False``: the same settings without gunicorn's access log."""
     port = port or free_port()
+    config = "python:zapp.gunicorn_config" if access_log else "python:benchmarks.quiet_gunicorn"
     command = [
-        sys.executable, "-m", "gunicorn", "--config", "python:zapp.gunicorn_config",
+        sys.executable, "-m", "gunicorn", "--config", config,
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), app_spec,
     ]  # fmt: skip
     with log_path.open("w") as log:
