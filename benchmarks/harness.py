@@ -32,7 +32,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    app_spec: str, env: dict[str, str], workers: int, log_path: Path, port: int | None = None,
+    app_spec: str,
+    env: dict[str, str],
+    workers: int,
+    log_path: Path,
+    port: int | None = None,
     access_log: bool = True,
 ) -> Iterator[str]:
     """Serve ``app_spec`` with zapp's gunicorn settings (the Procfile's); yields the base URL once it

@@ -47,7 +47,8 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    "ZAPP-WRK requests=%d duration_us=%d p50_us=%d p99_us=%d status=%d connect=%d read=%d write=%d timeout=%d\n",
+    "ZAPP-WRK requests=%d duration_us=%d p50_us=%d p99_us=%d status=%d connect=%d read=%d write=%d"
+    .. " timeout=%d\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     e.status, e.connect, e.read, e.write, e.timeout))
 end
@@ -110,7 +111,9 @@ class Wrk:
         path.write_text("\n".join(items) + "\n")
         return path
 
-    def run(self, base_url: str, items: Path, *, seconds: float, method: str = "GET", path: str = "/") -> WrkRun:
+    def run(
+        self, base_url: str, items: Path, *, seconds: float, method: str = "GET", path: str = "/"
+    ) -> WrkRun:
         command = [
             self.binary, f"-t{self.threads}", f"-c{self.connections}", f"-d{seconds:g}s", "--timeout", "10s",
             "-s", str(self.script), base_url, "--", str(items), method, path,

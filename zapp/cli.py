@@ -6,6 +6,8 @@ run without production secrets; everything else needs the configured app.
 
 from __future__ import annotations
 
+import functools
+
 import click
 from alembic import command as alembic_command
 from flask import Flask, current_app
@@ -17,6 +19,7 @@ from .jobs import run_worker
 from .sales.errors import SalesError
 from .store.history import ImportRefused, ImportStep
 from .vault import VaultError, generate_key
+from .webhooks.feed import EventFeed
 
 
 def upgrade_database(app: Flask, revision: str = "heads") -> None:
@@ -102,7 +105,10 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     zapp = services(current_app)
     storage = "Redis" if zapp.config.redis_url else "a SQLite queue file"
     click.echo(f"worker: {threads} threads, jobs in {storage}; Ctrl-C stops after the running jobs")
-    run_worker(zapp.jobs.queue, threads, periodic=not no_periodic)
+    feed = EventFeed(
+        zapp.events, zapp.database, functools.partial(zapp.jobs.enqueue_safely, zapp.jobs.process_event)
+    )
+    run_worker(zapp.jobs.queue, threads, periodic=not no_periodic, feed=feed)
 
 
 @click.command("backfill")
