@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,3 +154,22 @@ def print_table(rows: list[tuple[str, str]]) -> None:
 def print_targets(checks: list[tuple[str, str, str, bool]]) -> None:
     for name, value, target, ok in checks:
         print(f"{name}: {value} (target {target}) {'PASS' if ok else 'SHORT'}")
+
+
+POSTGRES_ADMIN_URL = os.environ.get("ZAPP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of the benchmark's own (SQLAlchemy URL), dropped afterwards."""
+    import psycopg
+
+    name = f"zapp_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rpartition("/")[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,16 +15,10 @@ times (best of 3):
 - for reference, the cheapest pass the database can make over the table
   (``SELECT count(*), sum(created_ms), max(agent_name)``), printed, no target.
 
-Then, for the same backends, the store's intake: webhook acknowledgements
-per second under gunicorn beside a bare Flask hello world, and the p99
-acknowledgement latency (``benchmarks/webhooks.py``; on PostgreSQL the job
-queue is Redis, as when scaled out).
-
 Ends with one line per target: ``<figure>: <value> (target <target>) PASS|SHORT``.
 
     python benchmarks/reports.py                       # full size, SQLite and PostgreSQL
     python benchmarks/reports.py --size tiny           # the smoke size CI runs
-    python benchmarks/reports.py --no-webhooks         # the reports only
 """
 
 from __future__ import annotations
@@ -39,11 +33,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import psycopg
-import redis
-from harness import print_targets
+from harness import postgres_database
 from sqlalchemy import func, insert, select
-from webhooks import AckRun, ack_targets, measure_acks
 
 from zapp.db import Database, upgrade_schema
 from zapp.models import Instance, InstanceGroup, StoredInteraction, StoredProspect
@@ -61,10 +52,6 @@ VIAS = ("phoneCall", "whatsApp", "email", "sms", "visit", "outboundCall", "inbou
 SOURCES = ("google", "facebook", "instagram", "webmotors", "website", "newsletter")
 BATCH = 20_000
 TARGET_RATIO = 2.0
-POSTGRES_ADMIN_URL = os.environ.get("ZAPP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# A Redis database of the benchmark's own (the tests use 15), emptied before and after.
-REDIS_URL = os.environ.get("ZAPP_BENCHMARK_REDIS_URL", "redis://127.0.0.1:6379/14")
-WEBHOOK_EVENTS = {"full": 4000, "tiny": 120}
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -74,9 +61,6 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--size", choices=tuple(SIZES), default="full")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--no-webhooks", dest="webhooks", action="store_false", help="skip the acknowledgement benchmark"
-    )
     return parser.parse_args(argv)
 
 
@@ -252,68 +236,17 @@ def _bench(label: str, url: str, args: argparse.Namespace) -> list[tuple]:
     return results
 
 
-def _postgres_url() -> tuple[str, Callable[[], None]]:
-    name = f"zapp_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rpartition("/")[0].replace("postgresql://", "postgresql+psycopg://", 1)
-
-    def drop() -> None:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{base}/{name}", drop
-
-
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
-    results, acks = [], []
+    results = []
     with tempfile.TemporaryDirectory() as folder:
         if args.backend in ("sqlite", "both"):
             results += _bench("sqlite", f"sqlite:///{os.path.join(folder, 'reports.db')}", args)
-            if args.webhooks:
-                acks.append(("sqlite", measure_acks(WEBHOOK_EVENTS[args.size])))
         if args.backend in ("postgresql", "both"):
-            url, drop = _postgres_url()
-            try:
+            with postgres_database() as url:
                 results += _bench("postgresql", url, args)
-            finally:
-                drop()
-            if args.webhooks:
-                acks.append(("postgresql", _postgres_acks(WEBHOOK_EVENTS[args.size])))
     _print(results)
-    _print_acks(acks)
-    counted = all(scanned == counted for _, _, scanned, counted, *_ in results)
-    stored = all(run.acked == run.sent and run.new_events == run.events for _, run in acks)
-    return 0 if counted and stored else 1
-
-
-def _postgres_acks(events: int) -> AckRun:
-    """Acknowledgements with a PostgreSQL database of their own and the Redis job queue."""
-    url, drop = _postgres_url()
-    queue = redis.Redis.from_url(REDIS_URL)
-    queue.flushdb()
-    try:
-        return measure_acks(events, database_url=url, redis_url=REDIS_URL)
-    finally:
-        queue.flushdb()
-        queue.close()
-        drop()
-
-
-def _print_acks(acks: list[tuple[str, AckRun]]) -> None:
-    if not acks:
-        return
-    print()
-    header = ("backend", "events (+ retries)", "hello rps", "ack rps", "ratio", "ack p50 / p99")
-    lines = [header] + [
-        (label, f"{run.events:,} (+{run.sent - run.events:,})", f"{run.hello.throughput:,.0f}",
-         f"{run.acks.throughput:,.0f}", f"{run.ratio:.2f}", run.acks.latency_text())
-        for label, run in acks
-    ]  # fmt: skip
-    _print_lines(lines)
-    print()
-    print_targets([target for label, run in acks for target in ack_targets(run, prefix=f"{label} webhook ")])
+    return 0 if all(scanned == counted for _, _, scanned, counted, *_ in results) else 1
 
 
 def _print_lines(lines: list[tuple]) -> None:
