@@ -3,14 +3,20 @@ summaries, import batches) the counts the upserts kept equal a recomputation fro
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import delete
 
+from tests.conftest import ROOT
 from zapp import create_app
-from zapp.models import Instance
+from zapp.cli import upgrade_database
+from zapp.models import Instance, ReportRollup
 from zapp.store import rollups
 from zapp.store.records import store_interactions, store_prospects
 
@@ -134,3 +140,43 @@ def test_response_bins_are_minutes_up_to_a_day_then_hours_then_days():
     assert rollups.response_bin(1440 * minute) == 1440
     assert rollups.response_bin(1440 * minute + 1) == 1500
     assert rollups.response_bin(7 * 1440 * minute + 1) == 8 * 1440
+
+
+def _rebuild_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "zapp.cli", "reports", "rebuild", *args]
+    return subprocess.run(
+        command, env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_rebuild_command_recomputes_an_instances_rollups_with_a_progress_bar(app_env):
+    app = create_app(app_env)
+    database = app.extensions["zapp"].database
+    upgrade_database(app)
+    with database.transaction() as session:
+        instance = Instance(state="enabled", key_index=uuid.uuid4().hex, language="en")
+        session.add(instance)
+        session.flush()
+        instance_id, public_id = instance.id, instance.public_id
+    rows = [
+        {"instance_id": instance_id, "prospect_id": f"p{n}", "group_id": "g" * 24, "agent_id": "a" * 24,
+         "status": ("new", "archived")[n % 2], "utm_source": ("google", None)[n % 3 == 0],
+         "created_ms": BASE + n * 600_000, "first_contact_ms": BASE + n * 700_000 if n % 4 else None,
+         "updated_ms": 100}
+        for n in range(20)
+    ]  # fmt: skip
+    with database.transaction() as session:
+        store_prospects(session, rows)
+        expected = rollups.counts_of(session, instance_id)
+        session.execute(delete(ReportRollup))  # lost, as if the table had been emptied
+    assert expected
+
+    done = _rebuild_command(app_env, "--instance", public_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rebuilding report rollups" in done.stdout and "rebuilt the report rollups of 1" in done.stdout
+    with database.reading_session() as session:
+        assert rollups.counts_of(session, instance_id) == expected
+
+    unknown = _rebuild_command(app_env, "--instance", "no-such-installation")
+    assert unknown.returncode != 0 and "no installation no-such-installation" in unknown.stderr
+    database.dispose()
