@@ -30,7 +30,7 @@ REPORT_FIGURES = {
     f"{backend} {report} {figure}"
     for backend in ("sqlite", "postgresql")
     for report in ("speed-to-lead", "lead-sources", "agent-activity")
-    for figure in ("rows counted", "/ scan")
+    for figure in ("rows counted", "all time", "last30")
 }
 
 
