@@ -26,6 +26,20 @@ PAGES = {
     for figure in ("dialog / hello-world throughput", "dialog p99 latency")
     for configuration in CONFIGURATIONS
 } | {"failed or wrong answers", "wrk ceiling / fastest hello-world"}
+FAULTS = (
+    "worker kills",
+    "web host kill",
+    "database restart",
+    "Redis stop",
+    "Sales 429 storm",
+    "Sales 5xx spell",
+)
+CLUSTER_FIGURES = {
+    "faults injected and recovered", "every delivered event stored once", "every delivered event processed",
+    "new contacts replied to exactly once", "contacts replied to twice",
+    "agent sends Sales acted on once per click pair", "imports matching Sales", "429s caused by us",
+    "queues drained", "errors with no fault", *(f"errors after {fault}" for fault in FAULTS),
+}  # fmt: skip
 REPORT_FIGURES = {
     f"{backend} {report} {figure}"
     for backend in ("sqlite", "postgresql")
@@ -63,8 +77,10 @@ def _run(script: str, *args: str) -> dict[str, str]:
         ),
         ("webhooks.py", ("--size", "tiny"), ACKNOWLEDGEMENTS, ("2xx", "stored once")),
         ("reports.py", ("--size", "tiny"), REPORT_FIGURES, ("rows counted",)),
+        # Every promise of the cluster holds at any size: a broken one exits non-zero.
+        ("cluster.py", ("--size", "tiny"), CLUSTER_FIGURES, tuple(CLUSTER_FIGURES)),
     ],
-    ids=["backfill", "pages", "webhooks", "reports"],
+    ids=["backfill", "pages", "webhooks", "reports", "cluster"],
 )
 def test_benchmark_smoke(script, args, figures, deterministic):
     printed = _run(script, *args)

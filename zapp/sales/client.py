@@ -20,7 +20,15 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTime
 from urllib3.util.retry import Retry
 
 from .budget import MemoryBudget, RateBudget, parse_reset
-from .errors import RateLimited, SalesError, Timeout, Unavailable, Unreachable, error_for_status
+from .errors import (
+    BudgetUnavailable,
+    RateLimited,
+    SalesError,
+    Timeout,
+    Unavailable,
+    Unreachable,
+    error_for_status,
+)
 from .ids import require_channel, require_id
 from .paging import Checkpoint, Progress, iter_windowed
 
@@ -114,6 +122,26 @@ class SalesClient:
                 return
             self._sleep(min(wait, 1.0) + random.uniform(0, 0.05))  # noqa: S311 - jitter, not crypto
 
+    def _take_slot(self, method: str, path: str) -> None:
+        """A budget slot, or ``BudgetUnavailable``: its store failing means nothing was sent, so the
+        caller may safely try again later (an automatic reply is retried, not stranded)."""
+        try:
+            self._wait_for_slot()
+        except Exception as error:  # Redis or the database behind the budget, down or timing out
+            raise BudgetUnavailable(
+                f"{method} {path}: the rate-limit budget is unavailable ({type(error).__name__})",
+                method=method,
+                path=path,
+            ) from error
+
+    def _keep_limits(self, response: requests.Response) -> None:
+        """Record Sales' rate-limit headers; a budget store failing now must not hide Sales' answer
+        (the request was made: raising would make a sent message look unsent)."""
+        try:
+            self._note_limits(response)
+        except Exception as error:  # the next slot taken finds the store again, or fails before sending
+            log.warning("could not record Sales' rate-limit headers (%s)", type(error).__name__)
+
     def _note_limits(self, response: requests.Response) -> None:
         now = self._clock()
         headers = response.headers
@@ -138,9 +166,9 @@ class SalesClient:
     ) -> Any:
         """One call, paced by the budget; a 429 waits for the window's reset and tries again."""
         for _attempt in range(MAX_RATE_WAITS + 1):
-            self._wait_for_slot()
+            self._take_slot(method, path)
             response = self._send(method, path, params, json, files)
-            self._note_limits(response)
+            self._keep_limits(response)
             if response.status_code != 429:
                 return self._result(method, path, response, accept_csv)
             self._wait_out_429(response)

@@ -85,6 +85,10 @@ class Unreachable(Unavailable):
     """No connection could be made: the request never reached Sales."""
 
 
+class BudgetUnavailable(Unreachable):
+    """The shared rate-limit budget (Redis or the database) could not be read, so nothing was sent."""
+
+
 class RedirectRefused(SalesError):
     """Sales answered with a redirect; following it could send the key to another host."""
 
