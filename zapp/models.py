@@ -289,6 +289,23 @@ class StoredInteraction(Base):
     updated_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class ReportRollup(Base):
+    """A count of store rows ahead of the reports (see ``store/rollups.py``): per instance, kind,
+    grain (15 minutes or one UTC day), bucket of the creation time, group and key."""
+
+    __tablename__ = "report_rollups"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    grain: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key1: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key2: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(200), default="")
+
+
 class AutoReply(Base):
     """The automatic reply of one prospect: the primary key is what makes it "once per prospect".
 

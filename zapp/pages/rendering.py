@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, g, jsonify, render_template, request
 
 from ..errors import error_body
-from ..i18n import negotiate_language, translate
+from ..i18n import negotiate_language, translate, translations_for
 from .headers import csp_nonce
 from .refusals import PageRefusal
 
@@ -37,7 +37,7 @@ def render_page(template: str, language: str, *, status: int = 200, **context: A
     g.page_language = language
     html = render_template(
         template,
-        _=lambda message: translate(language, message),
+        _=translations_for(language).gettext,  # language is negotiated already
         page_language=language,
         csp_nonce=csp_nonce(),
         **context,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -183,6 +183,28 @@ class EventProcessor:
             )
             return _mark_queued(session, ids, now)
 
+    def claim_new(self, after_id: int, now: datetime, limit: int = 500) -> tuple[list[int], int]:
+        """Events stored after ``after_id`` that nothing has queued yet, of enabled instances, marked as
+        queued; and the last id looked at. How the worker finds new events: the acknowledgement
+        writes the event and nothing else.
+
+        The look is a read; only found events are claimed, with an update that takes only rows
+        still unclaimed, so several workers feeding at once never queue an event twice.
+        """
+        with self._database.reading() as connection:
+            found = {"after": after_id, "enabled": InstanceState.ENABLED.value, "limit": limit}
+            ids = list(connection.scalars(_UNQUEUED, found))
+        if not ids:
+            return [], after_id
+        with self._database.transaction() as session:
+            claimed = session.scalars(
+                update(WebhookEvent.__table__)
+                .where(WebhookEvent.id.in_(ids), WebhookEvent.retry_at.is_(None))
+                .values(retry_at=now + REQUEUE_AFTER)
+                .returning(WebhookEvent.id)
+            )
+            return sorted(claimed), ids[-1]
+
     def purge(self, received_before: datetime, batch: int = PURGE_BATCH) -> int:
         """Delete the events past keeping (see ``retention``), a batch per transaction; how many."""
         return purge_events(self._database, received_before, batch)
@@ -291,6 +313,21 @@ class EventProcessor:
                 if self._replier.claim(session, event.instance_id, prospect["id"], group_id)
             ]
             return Outcome.PROCESSED, claimed
+
+
+# Unprocessed, never queued, newer than the feed's cursor: the pending index (processed_at, id) drives it.
+_UNQUEUED = (
+    select(WebhookEvent.id)
+    .join(Instance, Instance.id == WebhookEvent.instance_id)
+    .where(
+        WebhookEvent.processed_at.is_(None),
+        WebhookEvent.retry_at.is_(None),
+        WebhookEvent.id > bindparam("after"),
+        Instance.state == bindparam("enabled"),
+    )
+    .order_by(WebhookEvent.id)
+    .limit(bindparam("limit"))
+)
 
 
 def _mark_queued(session: Session, ids: list[int], now: datetime) -> list[int]:
