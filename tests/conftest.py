@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 from zapp import create_app
 from zapp.db import build_engine, upgrade_schema
 from zapp.models import Base
+from zapp.sales.breaker import forget_breakers
 from zapp.sandbox.app import Sandbox, SandboxOptions, attach_sandbox
 from zapp.sandbox.server import RunningSandbox, start_sandbox
 
@@ -348,6 +349,7 @@ def sandbox_factory(sandbox_servers):
     yield _start
     for sandbox in taken:
         sandbox_servers.give_back(sandbox)
+    forget_breakers()  # the next test's sandbox, at the same address, must not find a breaker this one opened
 
 
 @pytest.fixture

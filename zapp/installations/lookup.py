@@ -12,9 +12,10 @@ inside the statement that stores the event. Jobs carry the public id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -91,18 +92,30 @@ def by_public_id(session: Session, public_id: str, *, lock: bool = False) -> Ins
     return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
-def listening(token_index: ColumnElement[str]) -> ColumnElement[bool]:
-    """Whether an installation is live and its webhook token has the blind index ``token_index``.
+def listening(token_index: ColumnElement[str], now: ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Whether an installation is live and listens at the webhook token whose blind index is
+    ``token_index``: its current token, or the previous one until a rotation's grace is over
+    (``webhooks.tokens``).
 
     A condition, not an answer: the webhook inbox puts it inside the statement
     that stores the event, so an acknowledgement costs one round trip.
     """
-    return and_(Instance.webhook_token_index == token_index, Instance.state != InstanceState.DELETED.value)
+    previous_until = Instance.previous_webhook_token_until
+    return and_(
+        or_(
+            Instance.webhook_token_index == token_index,
+            and_(
+                Instance.previous_webhook_token_index == token_index,
+                or_(previous_until.is_(None), previous_until > now),
+            ),
+        ),
+        Instance.state != InstanceState.DELETED.value,
+    )
 
 
-def listening_at(token_index: ColumnElement[str]) -> Select[Any]:
+def listening_at(token_index: ColumnElement[str], now: ColumnElement[datetime]) -> Select[Any]:
     """The id of the installation ``listening`` at the token with the blind index ``token_index``."""
-    return select(Instance.id).where(listening(token_index))
+    return select(Instance.id).where(listening(token_index, now))
 
 
 def resolve_instance(database: Database, group_id: str) -> ResolvedInstance:

@@ -25,6 +25,7 @@ from ..installations.errors import InstallationNotFound
 from ..installations.lookup import locked_by_key_index
 from ..models import Instance, InstanceState, KeyRetirement, RetiredKey, utcnow
 from ..vault import Vault
+from ..webhooks import tokens
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,6 +102,7 @@ class LifecycleService:
         old_index = self._vault.blind_index(api_key)
         new_index = self._vault.blind_index(new_api_key)
         ciphertext = self._vault.encrypt(new_api_key)
+        token = tokens.new_token(self._vault)  # whoever held the old key may know the callback URL
 
         def run(session: Session) -> str:
             instance = locked_by_key_index(session, old_index)
@@ -115,6 +117,7 @@ class LifecycleService:
             )
             instance.key_index = new_index
             instance.key_ciphertext = ciphertext
+            tokens.rotate(instance, token)
             instance.version += 1
             return instance.public_id
 
@@ -245,6 +248,8 @@ def _mark_deleted(instance: Instance) -> None:
     instance.key_ciphertext = None
     instance.webhook_token_index = None
     instance.webhook_token_ciphertext = None
+    instance.previous_webhook_token_index = None
+    instance.previous_webhook_token_until = None
     instance.deleted_at = utcnow()
     instance.version += 1
 

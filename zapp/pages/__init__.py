@@ -1,7 +1,7 @@
 """What Sales frames: toolbar dialogs, reports, and the manifest that declares them.
 
 - ``signed_urls``: the ``signature`` check, on the raw request target.
-- ``instances``: the installation a page belongs to, from its ``group``.
+- ``sales_calls``: a page's Sales client (``installations.clients``), Sales' errors as refusals.
 - ``context``: short-lived tokens for a page's follow-up calls; ``require_context``.
 - ``extension_points``: ``@dialog`` / ``@report`` define, check and declare a page.
 - ``headers``, ``rendering``: framing policy, CSP nonce, localized templates.

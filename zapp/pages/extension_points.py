@@ -26,6 +26,7 @@ from ..openapi import documented
 from ..sales.ids import OBJECT_ID
 from .blueprint import bp
 from .context import PageContext, context_tokens
+from .guards import PAGE, mark
 from .refusals import BadParameters, BadSignature
 from .registry import BUTTON, REPORT, ExtensionPoint, ExtensionRegistry, extension_points
 from .rendering import language_from_url
@@ -126,6 +127,7 @@ def _extension_point(
             responses={200: None, **PAGE_ERRORS},
         )(page_view)
         page_view.extension_point = point  # type: ignore[attr-defined]
+        mark(page_view, PAGE)
         where.blueprint.add_url_rule(point.path, endpoint=view.__name__, view_func=page_view, methods=["GET"])
         where.registry.register(point)
         return page_view

@@ -1,9 +1,11 @@
-"""Calling Sales from a page's follow-up: the installation's client, and Sales' errors as page refusals."""
+"""Calling Sales from a page's follow-up: the installation's client, one time budget for every call the
+request makes (``ZAPP_SALES_REQUEST_BUDGET``), and Sales' errors as page refusals."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -13,12 +15,14 @@ from ..db import Database
 from ..installations.errors import KeyUnreadable
 from ..installations.lookup import ResolvedInstance, covers_group
 from ..sales import SalesClient
-from ..sales.errors import InvalidId, NotFound, RateLimited, SalesError, Unavailable
+from ..sales.deadline import call_budget
+from ..sales.errors import BudgetSpent, InvalidId, NotFound, RateLimited, SalesError, Timeout, Unavailable
 from .refusals import (
     BadParameters,
     ForeignProspect,
     PageRefusal,
     SalesRefused,
+    SalesTimeout,
     SalesUnavailable,
     UnknownInstance,
 )
@@ -32,18 +36,23 @@ def sales_client_for(
 ) -> Iterator[SalesClient]:
     """The Sales client of ``instance``'s key (shared per key by the app: never closed here).
 
-    A ``SalesError`` raised inside becomes a refusal: ``not_found`` for 404,
-    503 when Sales is down or rate limiting, 502 when it refuses.
+    Every Sales call inside shares one budget, so the request answers well
+    before gunicorn's worker timeout however slow Sales is. A ``SalesError``
+    raised inside becomes a refusal: ``not_found`` for 404, 504 when Sales did
+    not answer in time, 503 (with ``Retry-After``) when it is down or rate
+    limiting, 502 when it refuses.
     """
+    zapp = current_app.extensions["zapp"]
     try:
-        client = current_app.extensions["zapp"].clients.client_for(instance)
+        client = zapp.clients.client_for(instance)
     except KeyUnreadable:
         log.error(
             "installation %s: its key cannot be decrypted with ZAPP_ENCRYPTION_KEYS", instance.public_id
         )
         raise SalesUnavailable("key not decryptable") from None
     try:
-        yield client
+        with call_budget(zapp.config.sales_request_budget):
+            yield client
     except SalesError as error:
         raise _refusal_for(error, instance, not_found) from None
 
@@ -54,8 +63,11 @@ def _refusal_for(error: SalesError, instance: ResolvedInstance, not_found: type[
     if isinstance(error, InvalidId):
         return BadParameters(str(error))
     log.warning("installation %s: Sales call failed: %s", instance.public_id, error)
+    retry_after = math.ceil(error.retry_after) if error.retry_after else None
+    if isinstance(error, Timeout | BudgetSpent):
+        return SalesTimeout(type(error).__name__, retry_after=retry_after)
     if isinstance(error, Unavailable | RateLimited):
-        return SalesUnavailable(type(error).__name__)
+        return SalesUnavailable(type(error).__name__, retry_after=retry_after)
     return SalesRefused(f"Sales answered {error.status}")
 
 

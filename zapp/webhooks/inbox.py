@@ -13,9 +13,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, String, bindparam, literal, select
+from sqlalchemy import BindParameter, Connection, DateTime, Insert, String, bindparam, literal, select
 
 from ..db import Database, dialect_insert
 from ..installations.errors import InstallationNotFound
@@ -74,11 +75,12 @@ class Inbox:
         errors propagate (the view answers 503, so Sales retries).
         """
         index = self._vault.blind_index(token)  # may open a transaction itself: before ours
-        row = {"index": index, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
-               "kind": envelope["type"], "payload": envelope, "received_at": utcnow()}  # fmt: skip
+        now = utcnow()
+        row = {"index": index, "now": now, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
+               "kind": envelope["type"], "payload": envelope, "received_at": now}  # fmt: skip
         with self._single_statement() as connection:
             event_id = connection.scalar(self._insert, row)
-            if event_id is None and connection.scalar(_LISTENING, {"index": index}) is None:
+            if event_id is None and connection.scalar(_LISTENING, {"index": index, "now": now}) is None:
                 raise InstallationNotFound("no installation listens at this address")
             return Receipt(event_id)
 
@@ -90,8 +92,11 @@ class Inbox:
         return self._database.engine.begin()
 
 
-# Built once: the acknowledgement path runs them for every delivery.
-_LISTENING = listening_at(bindparam("index"))
+# Built once: the acknowledgement path runs them for every delivery. The instance listens at its
+# current token, and at the previous one until a rotation's grace is over (``webhooks.tokens``).
+_INDEX: BindParameter[str] = bindparam("index", type_=String())
+_NOW: BindParameter[datetime] = bindparam("now", type_=DateTime(timezone=True))
+_LISTENING = listening_at(_INDEX, _NOW)
 
 
 def _insert_for_listener(dialect: str) -> Insert:
@@ -104,7 +109,7 @@ def _insert_for_listener(dialect: str) -> Insert:
         bindparam("payload", type_=WebhookEvent.__table__.c.payload.type),
         bindparam("received_at", type_=WebhookEvent.__table__.c.received_at.type),
         literal(0),
-    ).where(listening(bindparam("index")))
+    ).where(listening(_INDEX, _NOW))
     columns = ["instance_id", "dedupe_key", "topic", "kind", "payload", "received_at", "attempts"]
     return (
         dialect_insert(dialect)(WebhookEvent)
