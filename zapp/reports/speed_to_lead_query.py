@@ -95,7 +95,7 @@ def _read_counts(session: Session, scope: ReportScope, target_minutes: int, resu
     bins: dict[int, tuple[Tally, Counter[int]]] = {}  # by id(tally): tallies are not hashable
     for found in sums(session, scope, ("stl_agent", "stl_source")):
         if found.kind == "stl_agent":
-            tallies = (result.total, result.agents[found.key1])
+            tallies: tuple[Tally, ...] = (result.total, result.agents[found.key1])
             result.agents[found.key1].name = max(result.agents[found.key1].name, found.label)
             if found.key2 != NOT_CONTACTED:
                 result.distribution[_bucket_index(found.key2)] += found.count

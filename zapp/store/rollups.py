@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -65,9 +65,9 @@ NOT_CONTACTED = -1
 MINUTE_BINS_UP_TO = 1440
 HOUR_BINS_UP_TO = 7 * 1440
 
-ROLLUPS = ReportRollup.__table__
-PROSPECTS = StoredProspect.__table__
-INTERACTIONS = StoredInteraction.__table__
+ROLLUPS = cast(Table, ReportRollup.__table__)
+PROSPECTS = cast(Table, StoredProspect.__table__)
+INTERACTIONS = cast(Table, StoredInteraction.__table__)
 
 Key = tuple[int, str, int, int, str, str, int]  # instance, kind, grain, bucket, group, key1, key2
 
@@ -261,7 +261,7 @@ def _text_key(column: ColumnElement) -> ColumnElement:
     return func.coalesce(column, "")
 
 
-def _rebuild_statements() -> Iterator[tuple[str, Table, str, ColumnElement, ColumnElement, Any, Any]]:
+def _rebuild_statements() -> Iterator[tuple[str, Table, Any, Any, ColumnElement[bool] | None, Any]]:
     """(kind, table, key1, key2, filter or None, label) of every kind: ``prospect_keys`` and
     ``interaction_keys`` again, in SQL."""
     p, i = PROSPECTS.c, INTERACTIONS.c

@@ -80,7 +80,11 @@ class EventFeed:
     def _wakeups(self, stop: threading.Event) -> Iterator[Wait]:
         url = self._database.engine.url
         if url.get_backend_name() != "postgresql":
-            yield lambda _timeout: stop.wait(POLL_SECONDS)
+
+            def poll(_timeout: float) -> None:
+                stop.wait(POLL_SECONDS)
+
+            yield poll
             return
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(conninfo, autocommit=True) as connection:

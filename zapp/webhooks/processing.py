@@ -19,9 +19,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -192,7 +192,7 @@ class EventProcessor:
             return [], after_id
         with self._database.transaction() as session:
             claimed = session.scalars(
-                update(WebhookEvent.__table__)
+                update(cast(Table, WebhookEvent.__table__))
                 .where(WebhookEvent.id.in_(ids), WebhookEvent.retry_at.is_(None))
                 .values(retry_at=now + REQUEUE_AFTER)
                 .returning(WebhookEvent.id)
