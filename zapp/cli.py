@@ -18,6 +18,7 @@ from .db import alembic_config, downgrade_schema, upgrade_schema
 from .extensions import services
 from .jobs import run_worker
 from .models import Instance, InstanceState
+from .provisioning import ProvisioningFailed
 from .sales.errors import SalesError
 from .store.history import ImportRefused, ImportStep
 from .store.rollups import REBUILD_STEPS, rebuild
@@ -175,6 +176,33 @@ def reports_rebuild(public_id: str | None) -> None:
     click.echo(f"rebuilt the report rollups of {len(instances)} installation(s)")
 
 
+@click.group("webhooks", help="The callback URLs Sales delivers events to.")
+def webhooks_group() -> None:
+    pass
+
+
+@webhooks_group.command("rotate")
+@click.option("--instance", "public_id", required=True, help="The installation's public id.")
+@with_appcontext
+def webhooks_rotate(public_id: str) -> None:
+    """Give the installation a new callback token and subscribe with it; the old token keeps working
+    until Sales confirms the new subscription, then for a grace period."""
+    zapp = services(current_app)
+    if not zapp.provisioner.rotate_webhook_token(public_id):
+        raise click.ClickException(
+            f"{public_id}: no live installation with a webhook token (its first provisioning makes one)"
+        )
+    try:
+        subscribed = zapp.provisioner.provision(public_id)
+    except ProvisioningFailed as error:
+        subscribed = False
+        click.echo(f"Sales did not answer ({error}); the old token keeps working until it does")
+    if subscribed:
+        click.echo(f"{public_id}: subscribed with the new token; the old one stops after the grace period")
+    else:
+        click.echo(f"{public_id}: token rotated; the worker's reconcile subscribes with it")
+
+
 def _describe_step(step: ImportStep | None) -> str | None:
     return None if step is None else f"{step.kind}: {step.imported} imported"
 
@@ -184,6 +212,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(worker_command)
     app.cli.add_command(backfill_command)
+    app.cli.add_command(webhooks_group)
     app.cli.add_command(reports_group)
     from .demo import demo_command
     from .pages.manifest import manifest_command

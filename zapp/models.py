@@ -88,6 +88,10 @@ class Instance(Base):
     # The secret part of this instance's webhook callback URL, stored like the API key.
     webhook_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     webhook_token_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The token before the last rotation: accepted until Sales confirms the new subscription
+    # (``until`` unset), then until ``until`` (see ``webhooks.tokens``).
+    previous_webhook_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_webhook_token_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     groups: Mapped[list[InstanceGroup]] = relationship(
         back_populates="instance", cascade="all, delete-orphan", lazy="selectin"

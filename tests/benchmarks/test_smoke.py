@@ -26,6 +26,9 @@ PAGES = {
     for figure in ("dialog / hello-world throughput", "dialog p99 latency")
     for configuration in CONFIGURATIONS
 } | {"failed or wrong answers", "wrk ceiling / fastest hello-world"}
+# A page's answer is bounded by its budget whatever the size: every figure must PASS, even tiny.
+SALES_FAULTS = ("slowest page answer", "answers past the budget", "answers other than 200, 503, 504",
+                "workers killed", "healthy answers")  # fmt: skip
 FAULTS = (
     "worker kills",
     "web host kill",
@@ -77,10 +80,11 @@ def _run(script: str, *args: str) -> dict[str, str]:
         ),
         ("webhooks.py", ("--size", "tiny"), ACKNOWLEDGEMENTS, ("2xx", "stored once")),
         ("reports.py", ("--size", "tiny"), REPORT_FIGURES, ("rows counted",)),
+        ("sales_faults.py", ("--size", "tiny"), set(SALES_FAULTS), SALES_FAULTS),
         # Every promise of the cluster holds at any size: a broken one exits non-zero.
         ("cluster.py", ("--size", "tiny"), CLUSTER_FIGURES, tuple(CLUSTER_FIGURES)),
     ],
-    ids=["backfill", "pages", "webhooks", "reports", "cluster"],
+    ids=["backfill", "pages", "webhooks", "reports", "sales_faults", "cluster"],
 )
 def test_benchmark_smoke(script, args, figures, deterministic):
     printed = _run(script, *args)

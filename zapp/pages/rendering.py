@@ -50,6 +50,8 @@ def render_refusal(refusal: PageRefusal) -> Response:
     language = g.get("page_language") or language_from_url()
     log.info("page refused: %s (%s)", refusal.code, refusal.detail or "-")
     message = translate(language, refusal.message)
+    if refusal.retry_after is not None:
+        message = message % {"seconds": refusal.retry_after}
     if g.get("zapp_json") or _prefers_json():
         fields = {name: translate(language, text) for name, text in (refusal.fields or {}).items()}
         body = error_body(refusal.status, message, refusal.code, fields)
@@ -57,8 +59,11 @@ def render_refusal(refusal: PageRefusal) -> Response:
             body["error"]["sales"] = refusal.sales_message
         response = jsonify(body)
         response.status_code = refusal.status
-        return response
-    return render_page(refusal.template, language, status=refusal.status, message=message)
+    else:
+        response = render_page(refusal.template, language, status=refusal.status, message=message)
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 def _prefers_json() -> bool:

@@ -40,6 +40,7 @@ from ..store.records import (
 from ..vault import Vault
 from .auto_reply import AutoReplier, ReplyPlan
 from .retention import PURGE_BATCH, purge_events
+from .schemas import is_known
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Outcome(enum.StrEnum):
     PENDING = "pending"  # the instance is not enabled: kept for later
     ALREADY = "already"  # another run processed it first
     GONE = "gone"  # no such event (its instance was removed)
+    IGNORED = "ignored"  # a topic or type we do not know: kept as delivered, marked, never retried
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class EventProcessor:
         loaded = self._load(event_id)
         if isinstance(loaded, Outcome):
             return loaded
+        if not is_known(loaded.topic, loaded.kind):
+            return self._ignore(loaded)
         client = self._client_factory(loaded.api_key, loaded.key_index)
         work = self._prepare(loaded, client)
         outcome, claimed = self._commit(loaded, work)
@@ -104,6 +108,17 @@ class EventProcessor:
             for prospect in claimed:
                 self._replier.send(client, loaded.instance_id, loaded.reply, prospect)
         return outcome
+
+    def _ignore(self, event: _Event) -> Outcome:
+        """Mark an event of an unknown topic or type processed, saying so where people look."""
+        reason = f"ignored: unknown topic {event.topic!r} or type {event.kind!r}"
+        with self._database.transaction() as session:
+            row = session.get(WebhookEvent, event.id, with_for_update=True)
+            if row is None or row.processed_at is not None:
+                return Outcome.ALREADY if row is not None else Outcome.GONE
+            row.processed_at, row.last_error = utcnow(), reason[:200]
+        log.warning("webhook event %s %s", event.id, reason, extra={"webhook_outcome": "ignored"})
+        return Outcome.IGNORED
 
     def replies_due(self, now: datetime) -> list[tuple[int, str]]:
         return self._replier.due(now)
