@@ -260,6 +260,16 @@ class SalesClient:
     def update_prospect(self, prospect_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", f"/prospect/{require_id(prospect_id, 'prospect id')}", json=changes)
 
+    def update_additional_data(self, prospect_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Set keys of the prospect's additional data (a key -> value map; other keys are left alone)."""
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/additionalData"
+        return self.request("PATCH", path, json=values)
+
+    def prospect_quotes(self, prospect_id: str, **params: Any) -> list[dict[str, Any]]:
+        return self.request(
+            "GET", f"/prospect/{require_id(prospect_id, 'prospect id')}/quotes", params=params
+        )
+
     def list_prospect_interactions(self, prospect_id: str, **params: Any) -> list[dict[str, Any]]:
         return self.request(
             "GET", f"/prospect/{require_id(prospect_id, 'prospect id')}/interactions", params=params
