@@ -21,6 +21,7 @@ from .sales.budget import build_budget
 from .store.history import HistoryImporter
 from .vault import Vault
 from .webhooks.auto_reply import AutoReplier
+from .webhooks.custom_fields import CustomFieldWriter
 from .webhooks.inbox import Inbox
 from .webhooks.processing import EventProcessor
 
@@ -36,6 +37,7 @@ class Zapp:
     inbox: Inbox
     events: EventProcessor
     history: HistoryImporter
+    custom_fields: CustomFieldWriter
     sales_client: Callable[[str, str], SalesClient]
     """Build a Sales client for (API key, its blind index); its budget is shared by every process."""
 
@@ -83,7 +85,8 @@ def build_services(config: Config, instance_path: str) -> Zapp:
     events = EventProcessor(database, vault, sales_client, AutoReplier(database))
     history = HistoryImporter(database, vault, sales_client)
     retention = timedelta(days=config.event_retention_days)
-    jobs = Jobs(build_queue(config, instance_path), provisioner, events, history, retention)
+    custom_fields = CustomFieldWriter(database, vault, sales_client)
+    jobs = Jobs(build_queue(config, instance_path), provisioner, events, history, retention, custom_fields)
     lifecycle.subscribe(jobs.on_lifecycle)
     lifecycle.before_delete(provisioner.deactivate_subscriptions)
     return Zapp(
@@ -96,6 +99,7 @@ def build_services(config: Config, instance_path: str) -> Zapp:
         inbox=Inbox(database, vault),
         events=events,
         history=history,
+        custom_fields=custom_fields,
         sales_client=sales_client,
     )
 

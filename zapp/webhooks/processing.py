@@ -39,12 +39,15 @@ from ..store.records import (
 )
 from ..vault import Vault
 from .auto_reply import AutoReplier, ReplyPlan
+from .custom_fields import first_contacted
 from .retention import PURGE_BATCH, purge_events
 
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[str, str], SalesClient]
 """Builds a Sales client from (api key, its blind index)."""
+FirstContactListener = Callable[[int, str], None]
+"""Called with (instance id, prospect id) after a commit that stored a prospect's first contact."""
 
 # The sweep backs off after each failure (1, 2, 4 ... minutes, at most an hour) and gives up on an
 # event only when it is this old: counting attempts would retire events after a short outage,
@@ -81,6 +84,7 @@ class _Work:
     partial_prospects: list[dict[str, Any]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)
     reply_to: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (prospect, its group)
+    first_contacts: list[str] = field(default_factory=list)  # set when committed
 
 
 class EventProcessor:
@@ -91,6 +95,11 @@ class EventProcessor:
         self._vault = vault
         self._client_factory = client_factory
         self._replier = replier
+        self._first_contact_listeners: list[FirstContactListener] = []
+
+    def on_first_contact(self, listener: FirstContactListener) -> None:
+        """Be told of each prospect whose first contact an event brought (the custom fields' job)."""
+        self._first_contact_listeners.append(listener)
 
     def process(self, event_id: int) -> Outcome:
         """Process one stored event, at most once; Sales errors propagate (the job retries)."""
@@ -100,6 +109,9 @@ class EventProcessor:
         client = self._client_factory(loaded.api_key, loaded.key_index)
         work = self._prepare(loaded, client)
         outcome, claimed = self._commit(loaded, work)
+        for prospect_id in work.first_contacts:
+            for listener in self._first_contact_listeners:
+                listener(loaded.instance_id, prospect_id)
         if loaded.reply is not None:
             for prospect in claimed:
                 self._replier.send(client, loaded.instance_id, loaded.reply, prospect)
@@ -263,6 +275,9 @@ class EventProcessor:
             instance = session.get(Instance, event.instance_id)
             if instance is None or not instance.is_active:  # disabled while we asked Sales
                 return Outcome.PENDING, []
+            work.first_contacts = first_contacted(
+                session, event.instance_id, [*work.full_prospects, *work.partial_prospects]
+            )
             store_prospects(session, work.full_prospects)
             store_prospects(session, work.partial_prospects, partial=True)
             store_interactions(session, work.interactions)
