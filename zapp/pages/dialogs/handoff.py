@@ -66,6 +66,7 @@ MESSAGES = {
     "offline": N_("offline"),
     "officeHours": N_("Your group is within office hours."),
     "outsideOfficeHours": N_("Your group is outside office hours: agents may not answer until it opens."),
+    "onlineCount": N_("%(online)s of %(agents)s agents are online now."),
     "presenceUnknown": N_("Zenvia Sales could not tell who is online right now."),
     "confirmOffline": N_("%(name)s is not online now. Transfer anyway?"),
     "transferAnyway": N_("Transfer anyway"),

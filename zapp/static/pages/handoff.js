@@ -22,8 +22,12 @@
     var parts = [];
     if (said) parts.push(zapp.text(said));
     if (unknown && data.agents.length) parts.push(zapp.text("presenceUnknown"));
+    else if (data.agents.length) {
+      var online = data.agents.filter(function (a) { return a.online === true; }).length;
+      parts.push(zapp.text("onlineCount").replace("%(online)s", online).replace("%(agents)s", data.agents.length));
+    }
     line.textContent = parts.join(" ");
-    line.className = "presence " + (data.officeHours === false ? "closed" : "open");
+    line.className = "presence" + (data.officeHours === false ? " closed" : data.officeHours === true ? " open" : "");
     line.hidden = !parts.length;
   }
 
