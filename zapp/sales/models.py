@@ -181,6 +181,20 @@ class SalesObject(dict):
         return cls._wrap(value)
 
     @classmethod
+    def shape(cls, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What Sales would send for ``record``: the declared fields only, nested models shaped too,
+        fields without a value left out (the sandbox builds its answers with this)."""
+        if not cls.FIELDS:  # an untyped object in the reference: sent as made
+            return dict(record)
+        shaped: dict[str, Any] = {}
+        for name, spec in cls.FIELDS.items():
+            value = record.get(name)
+            if value is None:
+                continue
+            shaped[name] = _shape_value(spec, value)
+        return shaped
+
+    @classmethod
     def _wrap(cls, value: Mapping[str, Any]) -> SalesObject:
         typed = cls(value)
         for name, spec in cls.FIELDS.items():
@@ -197,6 +211,15 @@ def _wrap_value(spec: Any, value: Any) -> Any:
     item = getattr(spec, "item_model", None)
     if item is not None and isinstance(value, list):
         return [item._wrap(element) for element in value]
+    return value
+
+
+def _shape_value(spec: Any, value: Any) -> Any:
+    if isinstance(spec, type) and issubclass(spec, SalesObject) and isinstance(value, Mapping):
+        return spec.shape(value)
+    item = getattr(spec, "item_model", None)
+    if item is not None and isinstance(value, list):
+        return [item.shape(element) if isinstance(element, Mapping) else element for element in value]
     return value
 
 
@@ -259,7 +282,12 @@ class Product(SalesObject):
 
 
 class LeadData(SalesObject):
-    """A lead as stored inside a prospect (L394-408)."""
+    """A lead as stored inside a prospect (L394-408).
+
+    ``utmMedium`` and ``utmCampaign`` are not in the seed's LeadData; they are the lead's own fields
+    (L42-43) and are read when present *(inferred: the sandbox keeps them on stored leads; webhook
+    summaries never carry them)*.
+    """
 
     FIELDS = {
         "priority": NUMBER, "created": DATE_TIME_STRING, "createdBy": ID, "source": STRING,
