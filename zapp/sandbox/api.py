@@ -934,9 +934,12 @@ def group(group_id: str):
 
 @api("/group/<group_id>/agents/online", inferred.ACCOUNT_READ_SCOPE, answers=m.OnlineAgents)
 def online_agents(group_id: str):
+    """Active agents who are signed in: an agent's ``online`` (default true) says so *(inferred: what
+    "online" means in Sales is not stated; a test or the demo signs an agent out by setting it false)*."""
     _scoped_group(group_id)
     account = _account()
-    members = [a for a in account.agents.values() if account.covers(a["groupId"], group_id) and a["active"]]
+    members = [a for a in account.agents.values()
+               if account.covers(a["groupId"], group_id) and a["active"] and a.get("online", True)]  # fmt: skip
     if request.args.get("availableAgents") == "true":
         members = members[: max(1, len(members) // 2)]
     return {"officeHours": bool(members), "agents": [agent_summary(a) for a in members]}
