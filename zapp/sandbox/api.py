@@ -938,8 +938,8 @@ def online_agents(group_id: str):
     "online" means in Sales is not stated; a test or the demo signs an agent out by setting it false)*."""
     _scoped_group(group_id)
     account = _account()
-    members = [a for a in account.agents.values()
-               if account.covers(a["groupId"], group_id) and a["active"] and a.get("online", True)]  # fmt: skip
+    members = [a for a in account.agents.values() if account.covers(a["groupId"], group_id)]
+    members = [a for a in members if a["active"] and a.get("online", True)]
     if request.args.get("availableAgents") == "true":
         members = members[: max(1, len(members) // 2)]
     return {"officeHours": bool(members), "agents": [agent_summary(a) for a in members]}
