@@ -31,6 +31,7 @@ from ..sales.errors import NotFound
 from ..sales.ids import OBJECT_ID
 from ..sales.inferred import UPDATE_ITEM_KEYS
 from ..sales.models import ProspectSummary
+from ..store.agents import agents_named, note_agent_names
 from ..store.records import (
     epoch_ms,
     interaction_row,
@@ -286,6 +287,8 @@ class EventProcessor:
             store_prospects(session, work.full_prospects)
             store_prospects(session, work.partial_prospects, partial=True)
             store_interactions(session, work.interactions)
+            rows = [*work.full_prospects, *work.partial_prospects, *work.interactions]
+            note_agent_names(session, event.instance_id, agents_named(rows))
             row.processed_at = utcnow()
             row.last_error = None
             if event.reply is None:
