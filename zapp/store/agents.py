@@ -34,7 +34,8 @@ def note_agent_names(session: Session, instance_id: int, named: Mapping[str, tup
     """Record each agent's name unless a newer one is known; rename the rows of those renamed.
 
     Returns the ids of the agents renamed. A lookup by primary key per agent
-    (an event names one or two): the rows are touched only on a real rename.
+    (an event names one or two): rows are touched only when names differ,
+    through the ``(instance_id, agent_id)`` indexes.
     """
     renamed = []
     for agent_id, (name, seen_ms) in sorted(named.items()):
@@ -43,7 +44,9 @@ def note_agent_names(session: Session, instance_id: int, named: Mapping[str, tup
             session.add(StoredAgent(instance_id=instance_id, agent_id=agent_id, name=name, seen_ms=seen_ms))
             continue
         if seen_ms < known.seen_ms:
-            continue  # an older event: the name it carries may be the one replaced since
+            if known.name != name:  # an older event, with a name replaced since: its rows get the newer
+                _rename_rows(session, instance_id, agent_id, known.name)
+            continue
         known.seen_ms = seen_ms
         if known.name != name:
             known.name = name
