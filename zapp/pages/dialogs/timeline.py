@@ -60,7 +60,7 @@ MESSAGES = {
     "emails": N_("Emails"),
     "quotes": N_("Quotes"),
     "quotesFailed": N_("The quotes could not be loaded."),
-    "quoteItems": N_("%(count)s items"),
+    "quoteItems": N_("Items: %(count)s"),
     "noValue": N_("no value"),
     "sending": N_("Sending…"),
     "saved": N_("Contact updated."),
