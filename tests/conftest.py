@@ -257,13 +257,7 @@ def sent_to(sandbox, prospect_id: str) -> list[dict]:
 
 def contact_writes(sandbox, api_key: str, prospect_id: str, channel: str = "whatsapp", **extra) -> dict:
     """The contact sends a message on ``channel``: Sales records it and opens the conversation window."""
-    body = {
-        "apiKey": api_key,
-        "prospect": prospect_id,
-        "channel": channel,
-        "content": "Oi, tudo bem?",
-        **extra,
-    }
+    body = {"apiKey": api_key, "prospect": prospect_id, "channel": channel, "content": "Oi!", **extra}
     response = requests.post(f"{sandbox.base_url}/_sandbox/inbound", json=body, timeout=10)
     assert response.status_code == 201, response.text
     return response.json()
