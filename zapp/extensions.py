@@ -21,7 +21,7 @@ from .sales.budget import build_budget
 from .store.history import HistoryImporter
 from .vault import Vault
 from .webhooks.auto_reply import AutoReplier
-from .webhooks.custom_fields import CustomFieldWriter
+from .webhooks.custom_field_writer import CustomFieldWriter
 from .webhooks.inbox import Inbox
 from .webhooks.processing import EventProcessor
 

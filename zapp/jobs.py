@@ -34,7 +34,7 @@ from .store.history import ImportRefused
 if TYPE_CHECKING:
     from .provisioning import Provisioner
     from .store.history import HistoryImporter
-    from .webhooks.custom_fields import CustomFieldWriter
+    from .webhooks.custom_field_writer import CustomFieldWriter
     from .webhooks.processing import EventProcessor
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import pytest
 from tests.pages.conftest import install_account, open_dialog
 from zapp.pages.actions import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 from zapp.pages.context import CONTEXT_HEADER
-from zapp.pages.dialogs.timeline_data import shape_quotes
+from zapp.pages.dialogs.timeline_content import shape_quotes
 from zapp.sandbox.state import ALL_SCOPES
 
 

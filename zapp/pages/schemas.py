@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 from ..i18n import N_
 from ..sales.ids import CHANNELS, OBJECT_ID
-from .dialogs.messages_data import parameter_problem
+from .dialogs.messages_content import parameter_problem
 
 
 class DialogQuerySchema(Schema):

@@ -42,7 +42,7 @@ from ..store.records import (
 )
 from ..vault import Vault
 from .auto_reply import AutoReplier, ReplyPlan
-from .custom_fields import first_contacted
+from .custom_field_writer import first_contacted
 from .retention import PURGE_BATCH, purge_events
 
 log = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ from ..schemas import (
     ProspectQuerySchema,
     TransferSchema,
 )
-from .timeline_data import agent_name, contact_summary
+from .timeline_content import agent_name, contact_summary
 
 log = logging.getLogger(__name__)
 

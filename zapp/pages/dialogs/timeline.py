@@ -35,7 +35,7 @@ from ..schemas import (
     TimelineQuerySchema,
     TimelineSchema,
 )
-from .timeline_data import contact_summary, shape_quotes, shape_timeline
+from .timeline_content import contact_summary, shape_quotes, shape_timeline
 
 # Strings the page's script shows, localized on the server like everything else.
 MESSAGES = {
