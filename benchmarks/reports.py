@@ -47,11 +47,11 @@ from webhooks import AckRun, ack_targets, measure_acks
 
 from zapp.db import Database, upgrade_schema
 from zapp.models import Instance, InstanceGroup, StoredInteraction, StoredProspect
-from zapp.reports.agent_activity import agent_activity_report, read_agent_activity
-from zapp.reports.lead_sources import lead_sources_report, read_lead_sources
+from zapp.reports.agent_activity_query import agent_activity_report, read_agent_activity
+from zapp.reports.lead_sources_query import lead_sources_report, read_lead_sources
 from zapp.reports.ranges import parse_range
 from zapp.reports.scope import ReportScope, group_and_descendants
-from zapp.reports.speed_to_lead import read_speed_to_lead, speed_to_lead_report
+from zapp.reports.speed_to_lead_query import read_speed_to_lead, speed_to_lead_report
 
 SIZES = {"full": (200_000, 1_000_000), "tiny": (2_000, 10_000)}
 DAYS = 120

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
+from .assets import STATIC_DIR, TEMPLATES_DIR
 from .config import MAX_BODY_BYTES, Config, ConfigError, load_config
 from .errors import register_error_handlers
 from .extensions import build_services
@@ -25,7 +26,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     A missing or malformed secret stops the process with one line naming the
     variable, before anything listens.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__, instance_relative_config=True, template_folder=TEMPLATES_DIR, static_folder=STATIC_DIR
+    )
     config = _load_config_or_exit(app, env)
     _configure_flask(app, config)
     register_extensions(app, config)

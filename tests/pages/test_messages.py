@@ -14,7 +14,7 @@ from tests.conftest import sent_to
 from tests.pages.conftest import HOSTILE_NAME, install_account, object_id, open_dialog, page_data, sign
 from zapp.pages.actions import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 from zapp.pages.context import CONTEXT_HEADER
-from zapp.pages.dialogs.messages_data import (
+from zapp.pages.dialogs.messages_content import (
     conversation_windows,
     parameter_defaults,
     parameter_problem,

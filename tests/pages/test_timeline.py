@@ -6,7 +6,7 @@ import pytest
 
 from tests.pages.conftest import HOSTILE_LAST, HOSTILE_NAME, object_id, page_data, sign, with_interactions
 from zapp.pages.context import CONTEXT_HEADER
-from zapp.pages.dialogs.timeline_data import MAX_ENTRIES, PAGE_SIZE, safe_link, shape_timeline
+from zapp.pages.dialogs.timeline_content import MAX_ENTRIES, PAGE_SIZE, safe_link, shape_timeline
 from zapp.sales.errors import Forbidden, RateLimited, Unauthorized, Unavailable
 
 

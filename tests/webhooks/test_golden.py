@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from tests.seed_examples import example
 from zapp.models import StoredInteraction, StoredProspect
-from zapp.reports.agent_activity import read_agent_activity
-from zapp.reports.lead_sources import read_lead_sources
+from zapp.reports.agent_activity_query import read_agent_activity
+from zapp.reports.lead_sources_query import read_lead_sources
 from zapp.reports.ranges import ReportRange
 from zapp.reports.scope import ReportScope
 from zapp.sales.models import load_envelope

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from .fields import StrictBoolean, StrictString
 from .settings_form import settings_schema
+from .strict_fields import StrictBoolean, StrictString
 
 # Sales' key format is not documented; accept any printable token of sane length.
 API_KEY_RULES = [

@@ -19,7 +19,7 @@ from marshmallow import fields as ma_fields
 
 from ..i18n import N_, negotiate_language, translate
 from ..vocabulary import CHANNEL_LABELS
-from .fields import StrictBoolean, StrictInteger, StrictString
+from .strict_fields import StrictBoolean, StrictInteger, StrictString
 
 # How each kind of input is named in Sales' form schema. The seed shows only
 # "text"; the others are inferred and kept here so they can be corrected at once.

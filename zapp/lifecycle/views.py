@@ -10,7 +10,6 @@ from ..http import invalid_fields, load, read_json_object, single_arg
 from ..openapi import documented
 from . import settings_form
 from .auth import check_body_credentials, require_client_credentials
-from .fields import StrictString
 from .schemas import (
     API_KEY_RULES,
     ApiKeyRefreshSchema,
@@ -22,6 +21,7 @@ from .schemas import (
     SuccessSchema,
 )
 from .service import LifecycleService
+from .strict_fields import StrictString
 
 bp = Blueprint("lifecycle", __name__, url_prefix="/lifecycle")
 bp.before_request(require_client_credentials)

@@ -1,6 +1,6 @@
 """What Sales frames: toolbar dialogs, reports, and the manifest that declares them.
 
-- ``signing``: the ``signature`` check, on the raw request target.
+- ``signed_urls``: the ``signature`` check, on the raw request target.
 - ``instances``: the installation a page belongs to, from its ``group``.
 - ``context``: short-lived tokens for a page's follow-up calls; ``require_context``.
 - ``extension_points``: ``@dialog`` / ``@report`` define, check and declare a page.

@@ -29,7 +29,7 @@ from .refusals import BadParameters, BadSignature
 from .registry import BUTTON, REPORT, ExtensionPoint, ExtensionRegistry, extension_points
 from .rendering import language_from_url
 from .schemas import DialogQuerySchema, ReportQuerySchema
-from .signing import SignatureRejected, verify_environ
+from .signed_urls import SignatureRejected, verify_environ
 
 DIALOG_QUERY = "prospect=${prospect._id}&user=${user._id}&group=${group._id}&lang=${group.language}"
 REPORT_QUERY = "lang=${group.language}&user=${user._id}"

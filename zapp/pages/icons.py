@@ -1,4 +1,4 @@
-"""Toolbar button icons: 64x64 PNGs drawn in code, committed under ``zapp/static/icons``.
+"""Toolbar button icons: 64x64 PNGs drawn in code, committed under ``static/icons``.
 
 Sales wants each button's icon as a data URI (a 64x64 PNG is recommended).
 The icons are drawn here with a tiny PNG encoder (zlib and struct), so they
@@ -16,8 +16,10 @@ import zlib
 from collections.abc import Callable
 from functools import cache
 
+from ..assets import STATIC_DIR
+
 SIZE = 64
-ICONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static", "icons")
+ICONS_DIR = os.path.join(STATIC_DIR, "icons")
 _SUPERSAMPLE = 4
 Color = tuple[int, int, int]
 Shape = Callable[[float, float], bool]

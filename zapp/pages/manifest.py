@@ -18,7 +18,7 @@ from ..errors import error_body
 from ..i18n import localizable
 from ..openapi import documented
 from .blueprint import bp
-from .fields import PROSPECT_FIELDS, USER_FIELDS, CustomField
+from .custom_fields import PROSPECT_FIELDS, USER_FIELDS, CustomField
 from .icons import icon_data_uri
 from .registry import BUTTON, REPORT, ExtensionPoint, registered
 from .schemas import ManifestSchema

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from ..i18n import N_
 from ..sales.ids import CHANNELS, OBJECT_ID
-from .dialogs.messages_data import parameter_problem
+from .dialogs.messages_content import parameter_problem
 
 
 class DialogQuerySchema(Schema):

@@ -9,8 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from .conversations import CHANNEL_VIA
 from .rules import OBJECT_ID, RuleError
-from .signing import sign_url
 from .state import Integration
+from .url_signer import sign_url
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 

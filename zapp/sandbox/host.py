@@ -15,8 +15,8 @@ import requests
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from .settings_view import present_form
-from .signing import sign_url
 from .state import Account, Integration
+from .url_signer import sign_url
 
 bp = Blueprint("sandbox_host", __name__, template_folder="templates")
 PAGE_SIZE = 25

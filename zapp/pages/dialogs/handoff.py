@@ -33,7 +33,7 @@ from ..schemas import (
     ProspectQuerySchema,
     TransferSchema,
 )
-from .timeline_data import agent_name, contact_summary
+from .timeline_content import agent_name, contact_summary
 
 MAX_CHOICES = 500
 AS_USER_NOT_ALLOWED = N_(

@@ -36,7 +36,7 @@ from ..schemas import (
     TemplateSendSchema,
     TextSendSchema,
 )
-from .messages_data import (
+from .messages_content import (
     FILE_KINDS,
     MAX_FILE_BYTES,
     conversation_windows,
@@ -45,7 +45,7 @@ from .messages_data import (
     shape_channels,
     sniff_file,
 )
-from .timeline_data import contact_summary
+from .timeline_content import contact_summary
 
 # Multipart overhead on top of the largest file we accept.
 UPLOAD_LIMIT = MAX_FILE_BYTES + 64 * 1024

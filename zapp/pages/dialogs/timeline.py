@@ -20,7 +20,7 @@ from ..refusals import BadParameters, ProspectNotFound
 from ..rendering import render_page
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import TimelineQuerySchema, TimelineSchema
-from .timeline_data import shape_timeline
+from .timeline_content import shape_timeline
 
 # Strings the page's script shows, localized on the server like everything else.
 MESSAGES = {

@@ -6,7 +6,7 @@ from flask import Response
 
 from ...i18n import N_
 from ...openapi import documented
-from ...reports.agent_activity import agent_activity_report, read_agent_activity
+from ...reports.agent_activity_query import agent_activity_report, read_agent_activity
 from ...reports.ranges import RangeQuerySchema
 from ...reports.tables import Report
 from ..blueprint import bp

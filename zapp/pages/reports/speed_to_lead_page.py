@@ -7,7 +7,7 @@ from flask import Response
 from ...i18n import N_
 from ...openapi import documented
 from ...reports.ranges import RangeQuerySchema
-from ...reports.speed_to_lead import read_speed_to_lead, speed_to_lead_report
+from ...reports.speed_to_lead_query import read_speed_to_lead, speed_to_lead_report
 from ...reports.tables import Report
 from ..blueprint import bp
 from ..context import FollowUp, require_context

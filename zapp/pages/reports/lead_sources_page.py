@@ -6,7 +6,7 @@ from flask import Response
 
 from ...i18n import N_
 from ...openapi import documented
-from ...reports.lead_sources import lead_sources_report, read_lead_sources
+from ...reports.lead_sources_query import lead_sources_report, read_lead_sources
 from ...reports.ranges import RangeQuerySchema
 from ...reports.tables import Report
 from ..blueprint import bp

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import SIGNING_KEY
 from tests.pages.conftest import PUBLIC_URL, sign, signature_for
 from tests.pages.strategies import one_character_changes, queries, targets
-from zapp.pages.signing import (
+from zapp.pages.signed_urls import (
     SignatureRejected,
     raw_request_target,
     split_signature,
