@@ -261,7 +261,8 @@ def test_another_site_can_neither_post_to_the_app_nor_frame_it(host, browser_pag
     assert blocked == "blocked"  # the preflight finds no CORS permission
     with page.expect_response(target) as answer:
         page.click("#go")
-    assert answer.value.status == 401  # no context token: refused before the body is even read
+    assert answer.value.status == 403  # another site's Origin: refused before the token or the body is read
+    assert answer.value.json()["error"]["code"] == "cross_site"
     assert sent_to(host.sandbox, prospect["id"]) == []
 
 
