@@ -30,7 +30,6 @@ from ..sales import SalesClient
 from ..sales.errors import NotFound
 from ..sales.ids import OBJECT_ID
 from ..sales.inferred import UPDATE_ITEM_KEYS
-from ..sales.models import ProspectSummary
 from ..store.records import (
     epoch_ms,
     interaction_row,
@@ -371,8 +370,8 @@ def _windows(payload: Mapping[str, Any]) -> dict[str, int | None]:
 def _with_updates(summary: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
     """The summary with ``updates[]`` applied and the event's time.
 
-    The seed prints ``updates`` as ``[{}]``; its item shape is ``inferred.UPDATE_ITEM_KEYS``. Only
-    changes to fields a summary itself carries are applied (anything else could not be read back).
+    The seed prints ``updates`` as ``[{}]``; its item shape is ``inferred.UPDATE_ITEM_KEYS``. A
+    change of ``agent`` names an id, not the summary's array of agents: the summary tells the agent.
     """
     merged = dict(summary)
     name_key, value_key = UPDATE_ITEM_KEYS
@@ -380,7 +379,7 @@ def _with_updates(summary: Mapping[str, Any], payload: Mapping[str, Any]) -> dic
         if not isinstance(change, Mapping) or value_key not in change:
             continue
         name = change.get(name_key)
-        if isinstance(name, str) and name in ProspectSummary.FIELDS and name != "agent":
+        if isinstance(name, str) and name != "agent":
             merged[name] = change[value_key]
     if not merged.get("updatedAt") and payload.get("updatedAt"):
         merged["updatedAt"] = payload["updatedAt"]
