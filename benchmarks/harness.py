@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +33,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    app_spec: str, env: dict[str, str], workers: int, log_path: Path, port: int | None = None
+    app_spec: str,
+    env: dict[str, str],
+    workers: int,
+    log_path: Path,
+    port: int | None = None,
+    access_log: bool = True,
 ) -> Iterator[str]:
-    """Serve ``app_spec`` with zapp's gunicorn settings; yields the base URL once it answers."""
+    """Serve ``app_spec`` with zapp's gunicorn settings (the Procfile's); yields the base URL once it
+    answers. ``access_log=False``: the same settings without gunicorn's access log."""
     port = port or free_port()
+    config = "python:zapp.gunicorn_config" if access_log else "python:benchmarks.quiet_gunicorn"
     command = [
-        sys.executable, "-m", "gunicorn", "--config", "python:zapp.gunicorn_config",
+        sys.executable, "-m", "gunicorn", "--config", config,
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), app_spec,
     ]  # fmt: skip
     with log_path.open("w") as log:
@@ -146,3 +154,22 @@ def print_table(rows: list[tuple[str, str]]) -> None:
 def print_targets(checks: list[tuple[str, str, str, bool]]) -> None:
     for name, value, target, ok in checks:
         print(f"{name}: {value} (target {target}) {'PASS' if ok else 'SHORT'}")
+
+
+POSTGRES_ADMIN_URL = os.environ.get("ZAPP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of the benchmark's own (SQLAlchemy URL), dropped afterwards."""
+    import psycopg
+
+    name = f"zapp_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rpartition("/")[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

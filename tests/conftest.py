@@ -280,6 +280,7 @@ def wait_until(predicate, seconds: float = 30, interval: float = 0.1, message: s
 @pytest.fixture
 def sandbox_factory():
     """Start Sales sandboxes (real HTTP servers) sharing this app's credentials; stopped at teardown."""
+    from zapp.sales.breaker import forget_breakers
     from zapp.sandbox.server import SandboxOptions, start_sandbox
 
     started = []
@@ -300,6 +301,7 @@ def sandbox_factory():
     yield _start
     for sandbox in started:
         sandbox.stop()
+    forget_breakers()  # a later sandbox on the same port must not find a breaker this one opened
     drifted = [problem for sandbox in started for problem in sandbox.state.violations]
     assert not drifted, f"the sandbox sent what the Sales reference does not allow: {drifted[:5]}"
 

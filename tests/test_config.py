@@ -39,6 +39,9 @@ GOOD = {
         ("ZAPP_LOG_LEVEL", "LOUD"),
         ("ZAPP_EVENT_RETENTION_DAYS", "0"),
         ("ZAPP_EVENT_RETENTION_DAYS", "a month"),
+        ("ZAPP_SALES_REQUEST_BUDGET", "0"),
+        ("ZAPP_SALES_REQUEST_BUDGET", "30"),  # past gunicorn's worker timeout
+        ("ZAPP_SALES_REQUEST_BUDGET", "soon"),
     ],
 )
 def test_production_refuses_missing_or_malformed_settings(tmp_path, variable, value):
@@ -64,6 +67,9 @@ def test_production_accepts_rotating_lists(tmp_path):
     assert config.event_retention_days == 30
     longer = load_config({**env, "ZAPP_EVENT_RETENTION_DAYS": "90"}, instance_path=str(tmp_path))
     assert longer.event_retention_days == 90
+    assert config.sales_request_budget == 8.0
+    shorter = load_config({**env, "ZAPP_SALES_REQUEST_BUDGET": "2.5"}, instance_path=str(tmp_path))
+    assert shorter.sales_request_budget == 2.5
 
 
 def test_demo_mode_generates_throwaway_secrets(tmp_path):

@@ -34,7 +34,7 @@ def test_a_full_lifecycle_at_debug_leaves_no_canary_in_any_log(gunicorn_server, 
         requests.get(f"{url}/lifecycle/settings-form?api-key={key}&lang=es", headers=creds, timeout=30),
         requests.put(
             f"{url}/lifecycle/settings?api-key={key}",
-            json={"reportCurrency": "USD"},
+            json={"speedToLeadTargetMinutes": 10},
             headers=creds,
             timeout=30,
         ),

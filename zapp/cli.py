@@ -6,17 +6,24 @@ run without production secrets; everything else needs the configured app.
 
 from __future__ import annotations
 
+import functools
+
 import click
 from alembic import command as alembic_command
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from .db import alembic_config, downgrade_schema, upgrade_schema
 from .extensions import services
 from .jobs import run_worker
+from .models import Instance, InstanceState
+from .provisioning import ProvisioningFailed
 from .sales.errors import SalesError
 from .store.history import ImportRefused, ImportStep
+from .store.rollups import REBUILD_STEPS, rebuild
 from .vault import VaultError, generate_key
+from .webhooks.feed import EventFeed
 
 
 def upgrade_database(app: Flask, revision: str = "heads") -> None:
@@ -102,7 +109,10 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     zapp = services(current_app)
     storage = "Redis" if zapp.config.redis_url else "a SQLite queue file"
     click.echo(f"worker: {threads} threads, jobs in {storage}; Ctrl-C stops after the running jobs")
-    run_worker(zapp.jobs.queue, threads, periodic=not no_periodic)
+    feed = EventFeed(
+        zapp.events, zapp.database, functools.partial(zapp.jobs.enqueue_safely, zapp.jobs.process_event)
+    )
+    run_worker(zapp.jobs.queue, threads, periodic=not no_periodic, feed=feed)
 
 
 @click.command("backfill")
@@ -135,6 +145,64 @@ def backfill_command(public_id: str, days: int | None) -> None:
     click.echo(f"imported {summary} for {public_id}")
 
 
+@click.group("reports", help="The reports' rollups.")
+def reports_group() -> None:
+    pass
+
+
+@reports_group.command("rebuild")
+@click.option("--instance", "public_id", default=None, help="One installation's public id [default: all].")
+@with_appcontext
+def reports_rebuild(public_id: str | None) -> None:
+    """Recompute the report rollups from the stored prospects and interactions.
+
+    Each installation is rebuilt in one transaction, so its reports never show half a rebuild.
+    """
+    zapp = services(current_app)
+    query = select(Instance.id, Instance.public_id).where(Instance.state != InstanceState.DELETED.value)
+    if public_id is not None:
+        query = query.where(Instance.public_id == public_id)
+    with zapp.database.reading() as connection:
+        instances = connection.execute(query.order_by(Instance.id)).all()
+    if public_id is not None and not instances:
+        raise click.ClickException(f"no installation {public_id} (or it was deleted)")
+    steps = len(instances) * (REBUILD_STEPS + 1)
+    with click.progressbar(length=steps, label="rebuilding report rollups", show_pos=True) as bar:
+        for instance_id, public in instances:
+            with zapp.database.transaction() as session:
+                for step in rebuild(session, instance_id):
+                    bar.label = f"{public}: {step}"
+                    bar.update(1)
+    click.echo(f"rebuilt the report rollups of {len(instances)} installation(s)")
+
+
+@click.group("webhooks", help="The callback URLs Sales delivers events to.")
+def webhooks_group() -> None:
+    pass
+
+
+@webhooks_group.command("rotate")
+@click.option("--instance", "public_id", required=True, help="The installation's public id.")
+@with_appcontext
+def webhooks_rotate(public_id: str) -> None:
+    """Give the installation a new callback token and subscribe with it; the old token keeps working
+    until Sales confirms the new subscription, then for a grace period."""
+    zapp = services(current_app)
+    if not zapp.provisioner.rotate_webhook_token(public_id):
+        raise click.ClickException(
+            f"{public_id}: no live installation with a webhook token (its first provisioning makes one)"
+        )
+    try:
+        subscribed = zapp.provisioner.provision(public_id)
+    except ProvisioningFailed as error:
+        subscribed = False
+        click.echo(f"Sales did not answer ({error}); the old token keeps working until it does")
+    if subscribed:
+        click.echo(f"{public_id}: subscribed with the new token; the old one stops after the grace period")
+    else:
+        click.echo(f"{public_id}: token rotated; the worker's reconcile subscribes with it")
+
+
 def _describe_step(step: ImportStep | None) -> str | None:
     return None if step is None else f"{step.kind}: {step.imported} imported"
 
@@ -144,6 +212,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(worker_command)
     app.cli.add_command(backfill_command)
+    app.cli.add_command(webhooks_group)
+    app.cli.add_command(reports_group)
     from .demo import demo_command
     from .pages.manifest import manifest_command
     from .sandbox.command import sandbox_command

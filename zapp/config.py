@@ -24,6 +24,9 @@ DEFAULT_FRAME_ANCESTORS = ("https://*.zenvia.com",)
 MAX_BODY_BYTES = 1024 * 1024
 MIN_SECRET_LENGTH = 8
 DEFAULT_EVENT_RETENTION_DAYS = 30
+# Well under gunicorn's 30 s worker timeout: a page waiting on Sales answers before it is killed.
+DEFAULT_SALES_REQUEST_BUDGET = 8.0
+MAX_SALES_REQUEST_BUDGET = 25.0
 
 
 class ConfigError(Exception):
@@ -46,6 +49,7 @@ class Config:
     log_level: str = "INFO"
     log_format: str = "json"
     event_retention_days: int = DEFAULT_EVENT_RETENTION_DAYS
+    sales_request_budget: float = DEFAULT_SALES_REQUEST_BUDGET
     generated: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -74,6 +78,19 @@ def _days(name: str, env: Mapping[str, str], default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} is malformed: expected a whole number of days, at least 1, got {raw!r}")
     return int(raw)
+
+
+def _seconds(name: str, env: Mapping[str, str], default: float, most: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.5 <= value <= most:
+        raise ConfigError(f"{name} is malformed: expected seconds between 0.5 and {most:g}, got {raw!r}")
+    return value
 
 
 def _require_secrets(name: str, values: tuple[str, ...]) -> None:
@@ -169,6 +186,9 @@ def load_config(env: Mapping[str, str] | None = None, *, instance_path: str) -> 
         log_level=(env.get("ZAPP_LOG_LEVEL") or "INFO").upper(),
         log_format=(env.get("ZAPP_LOG_FORMAT") or "json").lower(),
         event_retention_days=_days("ZAPP_EVENT_RETENTION_DAYS", env, DEFAULT_EVENT_RETENTION_DAYS),
+        sales_request_budget=_seconds(
+            "ZAPP_SALES_REQUEST_BUDGET", env, DEFAULT_SALES_REQUEST_BUDGET, MAX_SALES_REQUEST_BUDGET
+        ),
         generated=generated_names,
     )
     validate(config)

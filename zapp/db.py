@@ -66,7 +66,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def build_engine(url: str, *, echo: bool = False) -> Engine:
     if is_sqlite(url):
-        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        # No pre-ping: a SQLite file has no server to lose the connection to, and a ping is a
+        # statement more on every checkout of every request.
+        engine = create_engine(url, echo=echo)
         _configure_sqlite(engine)
         return engine
     return create_engine(

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .provisioning import Provisioner
     from .store.history import HistoryImporter
     from .webhooks.custom_field_writer import CustomFieldWriter
+    from .webhooks.feed import EventFeed
     from .webhooks.processing import EventProcessor
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,12 @@ class Jobs:
             )
 
 
-def run_worker(queue: Huey, workers: int, periodic: bool = True) -> None:
+def run_worker(queue: Huey, workers: int, periodic: bool = True, feed: EventFeed | None = None) -> None:
+    """Run jobs until stopped; with ``feed``, also queue the processing of newly stored events."""
     consumer = queue.create_consumer(workers=workers, worker_type="thread", periodic=periodic)
-    consumer.run()
+    stop = feed.start()[1] if feed is not None else None
+    try:
+        consumer.run()
+    finally:
+        if stop is not None:
+            stop.set()

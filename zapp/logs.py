@@ -4,6 +4,13 @@ Redaction happens in the formatter, after the message, its arguments and any
 traceback have been rendered, so no path (a logged URL, an exception that
 quotes a query string, a debug line from urllib3) can slip a secret through.
 The same redactor backs gunicorn's access log (see ``gunicorn.conf.py``).
+
+Its patterns match secret names however they are percent-encoded
+(``api%2Dkey=``, ``%73ignature=``, ``x=signature%3D...``, twice encoded), and
+a request is logged from its decoded form: ``loggable_target`` decodes every
+query parameter before deciding whether its name is secret, and logs a route
+that carries a secret in its path by its template (``/webhooks/<token>``).
+The app's request line and gunicorn's access log both use it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from urllib.parse import parse_qsl, unquote
 
 from gunicorn.glogging import Logger as GunicornLogger
 
@@ -39,6 +47,19 @@ _SECRET_NAMES = (
     "password",
 )
 _NAMES = "|".join(re.escape(name) for name in _SECRET_NAMES)
+# Path segments of our routes that are secrets themselves.
+SECRET_PATH_ARGUMENTS = frozenset({"token"})
+ACCESS_TARGET_KEY = "zapp.log_target"  # where the app leaves the loggable target for gunicorn
+
+
+def _encodable(text: str) -> str:
+    """A pattern for ``text`` with any of its characters percent-encoded, once or more (``%2573``)."""
+    return "".join(f"(?:{re.escape(ch)}|%(?:25)*{ord(ch):02x})" for ch in text)
+
+
+_ENCODABLE_NAMES = "|".join(_encodable(name) for name in _SECRET_NAMES)
+# The start of a parameter name: not inside a word, unless a percent-encoded character precedes it.
+_NAME_START = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))"
 _PATTERNS = (
     # query strings and form bodies: name=value
     re.compile(rf"(?i)(\b(?:{_NAMES})=)([^&\s\"'<>]+)"),
@@ -47,8 +68,15 @@ _PATTERNS = (
     # headers and reprs: name: value / 'name': 'value'
     re.compile(rf"(?i)(\b(?:{_NAMES})'?\s*[:=]\s*'?)(?!\[redacted\])([^\s,&'\"}}]+)"),
     # webhook callback tokens live in the path
-    re.compile(r"(/webhooks/)([A-Za-z0-9_\-]{8,})"),
+    re.compile(r"(/webhooks/)(?!<token>)([A-Za-z0-9_\-]{8,})"),
 )
+# Only for text with a "%" in it (the slower patterns are not paid for by every line).
+_ENCODED_PATTERNS = (
+    # name=value with the name or the "=" percent-encoded, at any depth
+    re.compile(rf"(?i)({_NAME_START}(?:{_ENCODABLE_NAMES})(?:=|%(?:25)*3d))([^&\s\"'<>]+)"),
+    re.compile(r"(?i)(/webhooks%(?:25)*2f)([A-Za-z0-9_\-%]{8,})"),
+)
+_SECRET_KEYS = frozenset(re.sub(r"[^a-z0-9]", "", name) for name in _SECRET_NAMES)
 
 
 class Redactor:
@@ -66,10 +94,49 @@ class Redactor:
                 text = text.replace(secret, REDACTED)
         for pattern in _PATTERNS:
             text = pattern.sub(rf"\g<1>{REDACTED}", text)
+        if "%" in text:
+            for pattern in _ENCODED_PATTERNS:
+                text = pattern.sub(rf"\g<1>{REDACTED}", text)
         return text
 
 
 redactor = Redactor()
+
+
+def _decoded(text: str) -> str:
+    """Percent-decoded until nothing changes (bounded): what any decoder along the way could see."""
+    for _ in range(4):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a parameter of this name carries a secret, whatever its case, encoding or punctuation."""
+    return re.sub(r"[^a-z0-9]", "", _decoded(name).lower()) in _SECRET_KEYS
+
+
+def redact_query(query: str) -> str:
+    """A query string for a log: each pair decoded, the values of secret names masked."""
+    pairs = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        pairs.append(f"{_decoded(name)}={REDACTED if is_secret_name(name) else _decoded(value)}")
+    return redactor("&".join(pairs))
+
+
+def loggable_target(path: str, query: str, rule: str | None = None, arguments: Iterable[str] = ()) -> str:
+    """The request target as logs show it: a route with a secret in its path by its template, the
+    query decoded and redacted."""
+    shown = rule if rule and SECRET_PATH_ARGUMENTS.intersection(arguments) else redactor(_decoded(path))
+    return f"{shown}?{redact_query(query)}" if query else shown
+
+
+def redact_url(url: str) -> str:
+    """A full URL (a Referer) for a log, its query decoded and redacted."""
+    base, separator, query = url.partition("?")
+    return redactor(_decoded(base)) + (separator + redact_query(query) if separator else "")
 
 
 class RequestIdFilter(logging.Filter):
@@ -130,6 +197,14 @@ class RedactingGunicornLogger(GunicornLogger):
 
     def atoms(self, resp, req, environ, request_time):  # noqa: D401 - gunicorn's hook
         atoms = super().atoms(resp, req, environ, request_time)
+        target = environ.get(ACCESS_TARGET_KEY)
+        if target is None:  # the app never saw it: decide on the raw target the same way
+            target = loggable_target(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        path, _, query = target.partition("?")
+        atoms.update(r=f"{atoms.get('m', '-')} {target} {atoms.get('H', '-')}", U=path, q=query)
+        for key in ("f", "{referer}i"):
+            if isinstance(atoms.get(key), str) and atoms[key] != "-":
+                atoms[key] = redact_url(atoms[key])
         return {key: redactor(value) if isinstance(value, str) else value for key, value in atoms.items()}
 
     def setup(self, cfg):

@@ -87,6 +87,10 @@ class Instance(Base):
     # The secret part of this instance's webhook callback URL, stored like the API key.
     webhook_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     webhook_token_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The token before the last rotation: accepted until Sales confirms the new subscription
+    # (``until`` unset), then until ``until`` (see ``webhooks.tokens``).
+    previous_webhook_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_webhook_token_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     groups: Mapped[list[InstanceGroup]] = relationship(
         back_populates="instance", cascade="all, delete-orphan", lazy="selectin"
@@ -301,6 +305,23 @@ class StoredAgent(Base):
     agent_id: Mapped[str] = mapped_column(String(24), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportRollup(Base):
+    """A count of store rows ahead of the reports (see ``store/rollups.py``): per instance, kind,
+    grain (15 minutes or one UTC day), bucket of the creation time, group and key."""
+
+    __tablename__ = "report_rollups"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    grain: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key1: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key2: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(200), default="")
 
 
 class AutoReply(Base):

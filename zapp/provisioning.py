@@ -14,10 +14,9 @@ fails the install itself.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -26,8 +25,10 @@ from .config import Config
 from .db import Database
 from .models import Instance, InstanceGroup, InstanceState, Subscription, utcnow
 from .sales import SalesClient
+from .sales.deadline import call_budget
 from .sales.errors import Conflict, Forbidden, SalesError, Unauthorized
 from .vault import Vault
+from .webhooks import tokens
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ class _Target:
     version: int
     api_key: str
     key_index: str
-    callback_url: str
+    callback_url: str = field(repr=False)
+    token_index: str
     lease_until: float
 
 
@@ -119,12 +121,13 @@ class Provisioner:
         if not active:
             return
         client = self._client_factory(api_key, key_index)
-        for subscription_id in active:
-            try:
-                client.delete_subscription(subscription_id)
-            except SalesError as error:
-                # The callback token dies with the instance, so deliveries fail and Sales gives up.
-                log.warning("could not deactivate subscription %s: %s", subscription_id, error)
+        with call_budget(self._config.sales_request_budget):  # inside Sales' delete call: not a job's wait
+            for subscription_id in active:
+                try:
+                    client.delete_subscription(subscription_id)
+                except SalesError as error:
+                    # The callback token dies with the instance, so deliveries fail and Sales gives up.
+                    log.warning("could not deactivate subscription %s: %s", subscription_id, error)
         with self._database.transaction() as session:
             for subscription in _active_subscriptions(session, instance_id):
                 subscription.active = False
@@ -155,16 +158,31 @@ class Provisioner:
                 api_key=self._vault.decrypt(instance.key_ciphertext),
                 key_index=instance.key_index,
                 callback_url=self._config.public_url + WEBHOOK_PATH + token,
+                token_index=instance.webhook_token_index or "",
                 lease_until=lease_until,
             )
 
     def _webhook_token(self, instance: Instance) -> str:
         if instance.webhook_token_ciphertext is not None:
             return self._vault.decrypt(instance.webhook_token_ciphertext)
-        token = secrets.token_urlsafe(32)
-        instance.webhook_token_index = self._vault.blind_index(token)
-        instance.webhook_token_ciphertext = self._vault.encrypt(token)
-        return token
+        material = tokens.new_token(self._vault)
+        tokens.install_token(instance, material)
+        return material.token
+
+    def rotate_webhook_token(self, public_id: str) -> bool:
+        """A new callback token for the instance; the next provisioning subscribes with it, and the
+        old one keeps working until Sales confirms that subscription. False when there is nothing to
+        rotate (no such live instance, or no token yet: its first provisioning makes one)."""
+        material = tokens.new_token(self._vault)
+        with self._database.transaction() as session:
+            instance = session.scalars(
+                select(Instance).where(Instance.public_id == public_id).with_for_update()
+            ).one_or_none()
+            if instance is None or instance.is_deleted or not tokens.rotate(instance, material):
+                return False
+            instance.version += 1  # provisioning is behind again: the reconcile finds it too
+        log.info("webhook token of %s rotated; the previous one works until Sales confirms", public_id)
+        return True
 
     def _record(self, target: _Target, integration: dict, groups: list[dict], subscription: dict) -> bool:
         """Store what Sales said; False when the instance was deleted while we asked."""
@@ -177,6 +195,8 @@ class Provisioner:
             instance.language = integration.get("language")
             _replace_groups(session, instance, groups)
             _record_subscription(session, instance, subscription)
+            if instance.webhook_token_index == target.token_index:  # not rotated again meanwhile
+                tokens.confirm(instance, utcnow())
             instance.provisioned_version = max(instance.provisioned_version, target.version)
             instance.provisioned_at = utcnow()
             instance.provisioning_error = None

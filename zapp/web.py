@@ -10,7 +10,7 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.wsgi import ClosingIterator, LimitedStream
 
-from .logs import request_id_var
+from .logs import ACCESS_TARGET_KEY, loggable_target, request_id_var
 
 log = logging.getLogger("zapp.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
@@ -27,15 +27,28 @@ def _start_request() -> None:
 def _finish_request(response):
     response.headers["X-Request-Id"] = g.get("request_id", "-")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if not log.isEnabledFor(logging.INFO):
+        return response  # building the line (the full path, the timing) costs more than its check
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    target = _loggable_target()
+    request.environ[ACCESS_TARGET_KEY] = target  # gunicorn's access line shows the same
     log.info(
         "%s %s %s",
         request.method,
-        request.full_path if request.query_string else request.path,
+        target,
         response.status_code,
         extra={"status": response.status_code, "duration_ms": round(elapsed, 2)},
     )
     return response
+
+
+def _loggable_target() -> str:
+    """Decided on the decoded request: its route's template when its path carries a secret."""
+    rule = request.url_rule
+    query = request.query_string.decode("latin-1")
+    if rule is None:
+        return loggable_target(request.path, query)
+    return loggable_target(request.path, query, rule.rule, rule.arguments)
 
 
 class DrainUnreadBody:

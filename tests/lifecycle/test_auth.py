@@ -13,7 +13,7 @@ ROUTES = [
     ("POST", "/lifecycle/install", {"integration": {"apiKey": "new-key", "enabled": True}}),
     ("GET", "/lifecycle/settings-form", None),
     ("GET", "/lifecycle/settings", None),
-    ("PUT", "/lifecycle/settings", {"reportCurrency": "USD"}),
+    ("PUT", "/lifecycle/settings", {"speedToLeadTargetMinutes": 10}),
     ("PUT", "/lifecycle/enabled", {"enabled": False}),
     ("PUT", "/lifecycle/api-key", {"newApiKey": "stolen-key"}),
     ("DELETE", "/lifecycle", None),

@@ -62,13 +62,15 @@ def test_reinstall_during_refresh_leaves_one_live_instance_on_the_new_key(app, r
     lifecycle = app.extensions["zapp"].lifecycle
     old, new = f"old-{round_}", f"new-{round_}"
     lifecycle.install(old, True)
-    lifecycle.update_settings(old, {"reportCurrency": "USD"})
+    lifecycle.update_settings(old, {"automaticReplyTemplate": "welcome_lead"})
     refresh, reinstall = _race(lambda: lifecycle.refresh_key(old, new), lambda: lifecycle.install(new, True))
     assert refresh is None
     assert not isinstance(reinstall, Exception)
     live = [i for i in _rows(app) if i.state != "deleted"]
     assert len(live) == 1
-    assert lifecycle.settings(new)["reportCurrency"] == "USD"  # the refreshed instance kept its settings
+    assert (
+        lifecycle.settings(new)["automaticReplyTemplate"] == "welcome_lead"
+    )  # the refreshed instance kept its settings
     with pytest.raises(InstanceNotFound):
         lifecycle.settings(old)
 
@@ -77,17 +79,17 @@ def test_concurrent_settings_puts_lose_no_change(app):
     lifecycle = app.extensions["zapp"].lifecycle
     lifecycle.install("k", True)
     _race(
-        lambda: lifecycle.update_settings("k", {"reportCurrency": "EUR"}),
+        lambda: lifecycle.update_settings("k", {"automaticReplyTemplate": "welcome_lead"}),
         lambda: lifecycle.update_settings("k", {"historyImportDays": 30}),
         lambda: lifecycle.update_settings("k", {"speedToLeadTargetMinutes": 15}),
     )
     settings = lifecycle.settings("k")
     assert (
-        settings["reportCurrency"],
+        settings["automaticReplyTemplate"],
         settings["historyImportDays"],
         settings["speedToLeadTargetMinutes"],
     ) == (
-        "EUR",
+        "welcome_lead",
         30,
         15,
     )

@@ -37,19 +37,13 @@ def test_the_form_rule_is_the_put_rule():
     }
 
 
-def test_currency_names_are_localized_by_babel():
-    options = {
-        lang: {
-            o["value"]: o["label"]
-            for s in settings_form.render_form(lang)["sections"]
-            for i in s["inputs"]
-            for o in i["customProps"].get("options", [])
-        }
-        for lang in SUPPORTED_LANGUAGES
-    }
-    assert options["en"]["BRL"] == "BRL · Brazilian Real"
-    assert options["pt"]["BRL"] == "BRL · Real brasileiro"
-    assert options["es"]["USD"] == "USD · dólar estadounidense"
+def test_a_retired_input_sales_still_holds_is_accepted_and_dropped():
+    """``reportCurrency`` changed nothing and was removed; Sales may still send the value it saved."""
+    assert "reportCurrency" not in {item.name for item in settings_form.FORM.inputs}
+    merged = settings_form.apply_changes(
+        {"reportCurrency": "USD"}, {"reportCurrency": "EUR", "historyImportDays": 30}
+    )
+    assert "reportCurrency" not in merged and merged["historyImportDays"] == 30
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)

@@ -88,7 +88,6 @@ def test_settings_form_is_localized(client, creds, install):
         "automaticReplyChannel",
         "automaticReplyTemplate",
         "speedToLeadTargetMinutes",
-        "reportCurrency",
         "historyImportDays",
     ]
 
@@ -101,7 +100,6 @@ def test_settings_have_defaults_and_merge(client, creds, install):
         "automaticReplyChannel": "whatsapp",
         "automaticReplyTemplate": "",
         "speedToLeadTargetMinutes": 5,
-        "reportCurrency": "BRL",
         "historyImportDays": 90,
     }
     merged = client.put(
@@ -115,8 +113,8 @@ def test_settings_have_defaults_and_merge(client, creds, install):
         "automaticReplyEnabled": True,
         "automaticReplyTemplate": "welcome_lead",
     }
-    merged = client.put(f"/lifecycle/settings?api-key={key}", json={"reportCurrency": "USD"}, headers=creds)
-    assert merged.json["automaticReplyTemplate"] == "welcome_lead"
+    merged = client.put(f"/lifecycle/settings?api-key={key}", json={"historyImportDays": 30}, headers=creds)
+    assert merged.json["automaticReplyTemplate"] == "welcome_lead" and merged.json["historyImportDays"] == 30
     assert client.get(f"/lifecycle/settings?api-key={key}", headers=creds).json == merged.json
 
 
@@ -128,7 +126,6 @@ def test_settings_have_defaults_and_merge(client, creds, install):
         ({"speedToLeadTargetMinutes": 5.5}, "speedToLeadTargetMinutes"),
         ({"speedToLeadTargetMinutes": True}, "speedToLeadTargetMinutes"),
         ({"historyImportDays": 366}, "historyImportDays"),
-        ({"reportCurrency": "XYZ"}, "reportCurrency"),
         ({"automaticReplyChannel": "telegram"}, "automaticReplyChannel"),
         ({"automaticReplyTemplate": "bad key!"}, "automaticReplyTemplate"),
         ({"unknownSetting": 1}, "unknownSetting"),
@@ -140,7 +137,7 @@ def test_a_refused_settings_put_changes_nothing(client, creds, install, changes,
     before = client.get(f"/lifecycle/settings?api-key={key}", headers=creds).json
     response = client.put(
         f"/lifecycle/settings?api-key={key}",
-        json={"reportCurrency": "USD", **changes},
+        json={"historyImportDays": 30, **changes},
         headers=creds,
     )
     assert response.status_code == 422

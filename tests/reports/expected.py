@@ -54,6 +54,19 @@ def response_ms(prospect: dict[str, Any]) -> int | None:
     return epoch_ms(prospect["firstContactedAt"]) - epoch_ms(prospect["created"])
 
 
+def shown_as(response: int | None) -> int | None:
+    """A time to first contact as the report states it: whole minutes rounded up to a day, then whole
+    hours to a week, then whole days (in milliseconds)."""
+    if response is None:
+        return None
+    minutes = max(0, math.ceil(response / 60_000))
+    if minutes > 7 * 1440:
+        minutes = math.ceil(minutes / 1440) * 1440
+    elif minutes > 1440:
+        minutes = math.ceil(minutes / 60) * 60
+    return minutes * 60_000
+
+
 def speed_to_lead(prospects: list[dict[str, Any]], target_minutes: int, now: datetime) -> dict[str, Any]:
     """Per agent name and per source: leads, contacted, p50, p90, on time, waiting; and the total.
 
@@ -68,8 +81,8 @@ def speed_to_lead(prospects: list[dict[str, Any]], target_minutes: int, now: dat
             "due": len(times) + len(late),
             "leads": len(items),
             "contacted": len(times),
-            "p50": nearest_rank(times, 50),
-            "p90": nearest_rank(times, 90),
+            "p50": shown_as(nearest_rank(times, 50)),
+            "p90": shown_as(nearest_rank(times, 90)),
             "on_time": sum(1 for r in times if r <= target_minutes * 60_000),
             "waiting": len(items) - len(times),
         }

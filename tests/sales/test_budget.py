@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+import requests
 
+from tests.conftest import free_port, wait_until
 from tests.sales.conftest import stats
+from tests.webhooks.tcp_proxy import TcpProxy
 from zapp.db import Database
 from zapp.sales import DatabaseBudget, MemoryBudget, RedisBudget, SalesClient
 from zapp.sales.budget import WindowState, observe, parse_reset, take
+from zapp.sales.errors import BudgetUnavailable
 
 
 def test_reset_is_read_as_epoch_or_seconds_from_now():
@@ -106,3 +112,51 @@ def test_four_processes_share_one_budget_in_the_database(sandbox_factory, databa
 
 def test_four_processes_share_one_budget_in_redis(sandbox_factory, redis_url):
     _run_four_processes(sandbox_factory, "redis", redis_url)
+
+
+def _redis_behind(port: int, db: int = 0) -> RedisBudget:
+    return RedisBudget(redis.Redis(port=port, db=db, socket_connect_timeout=1, socket_timeout=1))
+
+
+def _send_welcome(client: SalesClient, sandbox, account) -> list:
+    prospect = sandbox.state.accounts[account["accountId"]].prospect_ids[-1]
+    body = {"key": "welcome_lead", "parameters": {}}
+    return client.request("POST", f"/prospect/{prospect}/messaging/whatsapp/notification", json=body)
+
+
+def test_a_budget_that_cannot_be_read_sends_nothing(sandbox, account):
+    """Redis down before the call: nothing reaches Sales, and the error says it is safe to try again."""
+    client = SalesClient(account["apiKey"], base_url=sandbox.api_url, budget=_redis_behind(free_port()))
+
+    with pytest.raises(BudgetUnavailable) as raised:
+        _send_welcome(client, sandbox, account)
+
+    assert not raised.value.may_have_changed_something
+    assert stats(sandbox)["totalRequests"] == 0
+
+
+def test_a_budget_lost_during_the_call_keeps_sales_answer(sandbox, account, redis_url):
+    """Redis gone while Sales answers: the message was sent, so the answer comes back, not an error."""
+    direct = redis.Redis.from_url(redis_url)
+    options = direct.connection_pool.connection_kwargs
+    proxy = TcpProxy((options.get("host", "127.0.0.1"), options.get("port", 6379)), free_port())
+    proxy.start()
+    bucket = f"lost-{time.time_ns()}"
+    budget = _redis_behind(proxy.port, options.get("db", 0))
+    client = SalesClient(account["apiKey"], base_url=sandbox.api_url, budget=budget, budget_key=bucket)
+    client.get_integration()  # the window is known now: the next slot is taken at once
+    remaining = json.loads(direct.get(RedisBudget.PREFIX + bucket))["remaining"]
+    requests.post(sandbox.base_url + "/_sandbox/faults", json={"latencyMs": 1500}, timeout=5)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            sending = pool.submit(_send_welcome, client, sandbox, account)
+            wait_until(lambda: json.loads(direct.get(RedisBudget.PREFIX + bucket))["remaining"] < remaining,
+                       message="the slot taken")  # fmt: skip
+            proxy.stop()  # Sales is still sleeping on its latency
+            answer = sending.result(timeout=30)
+    finally:
+        direct.delete(RedisBudget.PREFIX + bucket)
+
+    assert answer[0]["output"]["message"]["template"] == "welcome_lead"
+    prospect = sandbox.state.accounts[account["accountId"]].prospect_ids[-1]
+    assert [m["template"] for m in sandbox.state.messages[prospect]] == ["welcome_lead"]

@@ -23,9 +23,9 @@ def test_the_lifecycle_driven_against_the_real_app(app, sandbox_factory, gunicor
     form = requests.get(f"{control}/installs/{key}/settings-form", params={"lang": "es"}, timeout=10).json()
     assert form["appBody"]["title"] == "Kit de velocidad de leads"
     saved = requests.put(
-        f"{control}/installs/{key}/settings", json={"reportCurrency": "MXN"}, timeout=10
+        f"{control}/installs/{key}/settings", json={"speedToLeadTargetMinutes": 12}, timeout=10
     ).json()
-    assert saved["appBody"]["reportCurrency"] == "MXN"
+    assert saved["appBody"]["speedToLeadTargetMinutes"] == 12
     assert requests.put(f"{control}/installs/{key}/enabled", json={"enabled": False}, timeout=10).ok
     with app.extensions["zapp"].database.transaction() as session:
         assert session.scalars(select(Instance.state)).all() == ["disabled"]
@@ -37,8 +37,10 @@ def test_the_lifecycle_driven_against_the_real_app(app, sandbox_factory, gunicor
         requests.get(sandbox.api_url + "/integration", params={"api-key": key}, timeout=5).status_code == 401
     )
     assert (
-        requests.get(f"{control}/installs/{new_key}/settings", timeout=10).json()["appBody"]["reportCurrency"]
-        == "MXN"
+        requests.get(f"{control}/installs/{new_key}/settings", timeout=10).json()["appBody"][
+            "speedToLeadTargetMinutes"
+        ]
+        == 12
     )
 
     assert requests.delete(f"{control}/installs/{new_key}", timeout=10).json()["ok"]

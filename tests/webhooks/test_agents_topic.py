@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from tests.webhooks.conftest import envelope
-from zapp.models import StoredAgent, StoredInteraction, StoredProspect
+from zapp.models import ReportRollup, StoredAgent, StoredInteraction, StoredProspect
+from zapp.reports.agent_activity_query import read_agent_activity
+from zapp.reports.ranges import ReportRange
+from zapp.reports.scope import ReportScope
 from zapp.sandbox.data import iso
 from zapp.webhooks.processing import Outcome
 
@@ -55,6 +59,15 @@ def test_an_agents_event_keeps_the_prospects_agent_and_renames_the_agents_rows(w
     assert wired.get(StoredProspect, first["id"]).agent_id == AGENT
     assert names(wired, StoredInteraction) == names(wired, StoredProspect) == {"Ana Lima Souza"}
     assert wired.get(StoredAgent, AGENT).name == "Ana Lima Souza"
+    # The reports, which count from the rollups, name her the new way.
+    today = datetime.now(UTC).date()
+    scope = ReportScope(
+        wired.instance_id, (first["groupId"],), ReportRange("custom", today, today + timedelta(days=1), "UTC")
+    )
+    with wired.zapp.database.transaction() as session:
+        assert read_agent_activity(session, scope).agents[AGENT].name == "Ana Lima Souza"
+        labels = session.scalars(select(ReportRollup.label).where(ReportRollup.key1 == AGENT))
+        assert set(labels) == {"Ana Lima Souza"}
 
 
 def test_an_older_event_does_not_bring_the_old_name_back(wired):

@@ -195,7 +195,7 @@ def test_a_reply_sales_surely_did_not_send_is_sent_by_the_sweep_after_its_backof
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect(firstName="Lia")
     _faults(wired, writesUnavailable=True)  # 503 before anything is made
-    wired.deliver(envelope(prospect))
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
     reply = wired.get(AutoReply, prospect["id"])
     assert (reply.state, reply.attempts) == ("retry", 1) and "503" in reply.detail
     assert sent_to(wired.sandbox, prospect["id"]) == []
@@ -270,7 +270,7 @@ def test_a_disabled_instance_keeps_its_events_until_enabled(wired, immediate_job
     wired.set_settings(**REPLY_ON)
     wired.zapp.lifecycle.set_enabled(wired.api_key, False)
     prospect = wired.new_prospect()
-    wired.deliver(envelope(prospect))  # queued and run at once (immediate jobs): left pending
+    assert wired.zapp.events.process(wired.deliver(envelope(prospect))) == Outcome.PENDING
     [event] = wired.events()
     assert event.processed_at is None and event.attempts == 0
     assert wired.get(StoredProspect, prospect["id"]) is None and sent_to(wired.sandbox, prospect["id"]) == []

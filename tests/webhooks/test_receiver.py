@@ -104,9 +104,11 @@ def test_body_over_one_mebibyte_is_413(wired, prospect):
         (b"[1, 2]", "malformed_json"),
         (b'{"topic": NaN}', "malformed_json"),
         (b'{"hello": "world"}', "not_an_envelope"),
-        (b'{"topic": "prospects", "type": "deleted", "prospect": []}', "not_an_envelope"),
-        (b'{"topic": "weather", "type": "created", "prospect": []}', "not_an_envelope"),
+        (b'{"topic": "prospects", "type": "created"}', "not_an_envelope"),
+        (b'{"topic": "", "type": "created", "prospect": []}', "not_an_envelope"),
         (b'{"topic": "prospects", "type": "created", "prospect": "abc"}', "not_an_envelope"),
+        (b"[" * 5000 + b"]" * 5000, "json_too_deep"),
+        (b'{"a": ' * 40 + b"1" + b"}" * 40, "json_too_deep"),
         (b'{"topic": "prospects", "type": "created", "prospect": [], "attempts": "1"}', "not_an_envelope"),
     ],
 )
@@ -115,6 +117,24 @@ def test_malformed_or_not_an_envelope_is_400_with_a_reason(wired, data, code):
     assert response.status_code == 400 and _error_code(response) == code
     assert response.json["error"]["message"]
     assert wired.events() == []
+
+
+@pytest.mark.parametrize(("topic", "kind"), [("deals", "created"), ("prospects", "merged"), ("quotes", "x")])
+def test_an_unknown_topic_or_type_is_stored_acknowledged_then_ignored(wired, prospect, topic, kind, caplog):
+    body = envelope(prospect, topic=topic, kind=kind)
+    if topic == "deals":
+        del body["prospect"]
+        body["deal"] = {"id": "d1", "stage": "won"}
+    response = wired.app.test_client().post(wired.path, json=body)
+    assert response.status_code == 202, response.get_data(as_text=True)  # so Sales does not retry it
+    [event] = wired.events()
+    assert (event.topic, event.kind, event.payload) == (topic, kind, body)
+    with caplog.at_level(logging.WARNING):
+        assert wired.zapp.events.process(event.id).value == "ignored"
+    [event] = wired.events()
+    assert event.processed_at is not None and event.last_error.startswith("ignored: unknown topic")
+    assert any("ignored: unknown topic" in record.getMessage() for record in caplog.records)
+    assert wired.zapp.events.process(event.id).value == "already"
 
 
 @pytest.mark.parametrize("suffix", ["/", "//", "/extra"])

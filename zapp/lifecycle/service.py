@@ -23,6 +23,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..models import Instance, InstanceState, KeyRetirement, RetiredKey, utcnow
 from ..vault import Vault
+from ..webhooks import tokens
 from . import settings_form
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class LifecycleService:
         old_index = self._vault.blind_index(api_key)
         new_index = self._vault.blind_index(new_api_key)
         ciphertext = self._vault.encrypt(new_api_key)
+        token = tokens.new_token(self._vault)  # whoever held the old key may know the callback URL
 
         def run(session: Session) -> str:
             instance = _lock_by_index(session, old_index)
@@ -124,6 +126,7 @@ class LifecycleService:
             )
             instance.key_index = new_index
             instance.key_ciphertext = ciphertext
+            tokens.rotate(instance, token)
             instance.version += 1
             return instance.public_id
 
@@ -260,6 +263,8 @@ def _mark_deleted(instance: Instance) -> None:
     instance.key_ciphertext = None
     instance.webhook_token_index = None
     instance.webhook_token_ciphertext = None
+    instance.previous_webhook_token_index = None
+    instance.previous_webhook_token_until = None
     instance.deleted_at = utcnow()
     instance.version += 1
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from babel.numbers import get_currency_name
 from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as ma_fields
 
@@ -25,7 +24,9 @@ from .strict_fields import StrictBoolean, StrictInteger, StrictString
 # "text"; the others are inferred and kept here so they can be corrected at once.
 SALES_INPUT_TYPES = {"boolean": "checkbox", "integer": "number", "choice": "select", "text": "text"}
 
-CURRENCIES = ("BRL", "USD", "EUR", "MXN", "ARS", "CLP", "COP", "PEN", "UYU")
+# Inputs the form once offered: a value Sales still holds for one is accepted and dropped *(inferred)*.
+# ``reportCurrency`` was removed: no report has an amount to show in it.
+RETIRED_INPUTS = frozenset({"reportCurrency"})
 CHANNELS = tuple(CHANNEL_LABELS.items())
 TEMPLATE_KEY_PATTERN = r"^[A-Za-z0-9_.\-]{0,100}$"
 
@@ -111,10 +112,6 @@ def _channel_options(language: str) -> list[tuple[str, str]]:
     return [(value, translate(language, label)) for value, label in CHANNELS]
 
 
-def _currency_options(language: str) -> list[tuple[str, str]]:
-    return [(code, f"{code} · {get_currency_name(code, locale=language)}") for code in CURRENCIES]
-
-
 _REPLY_OFF = {"automaticReplyEnabled": False}
 
 FORM = Form(
@@ -162,10 +159,7 @@ FORM = Form(
         Section(
             name="reports",
             title=N_("Reports"),
-            description=N_(
-                "How the **Speed to lead** report judges your team, and the currency of amounts "
-                "in every report."
-            ),
+            description=N_("How the **Speed to lead** report judges your team."),
             inputs=(
                 Input(
                     "speedToLeadTargetMinutes",
@@ -175,13 +169,6 @@ FORM = Form(
                     hint=N_("A lead first contacted within this many minutes counts as on time."),
                     minimum=1,
                     maximum=1440,
-                ),
-                Input(
-                    "reportCurrency",
-                    "choice",
-                    N_("Report currency"),
-                    "BRL",
-                    options=_currency_options,
                 ),
             ),
         ),
@@ -244,7 +231,8 @@ def check_rules(values: Mapping[str, Any], form: Form = FORM) -> dict[str, list[
 
 def apply_changes(stored: Mapping[str, Any], changes: Mapping[str, Any], form: Form = FORM) -> dict[str, Any]:
     """Validate ``changes`` and merge them; raise ``ValidationError`` and change nothing if any is wrong."""
-    cleaned = settings_schema(form)().load(dict(changes), partial=True)
+    current = {key: value for key, value in changes.items() if key not in RETIRED_INPUTS}
+    cleaned = settings_schema(form)().load(current, partial=True)
     merged = {**merged_settings(stored, form), **cleaned}
     errors = check_rules(merged, form)
     if errors:

@@ -8,11 +8,13 @@ from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
 from .context import ContextTokens
+from .guards import refuse_unguarded
 from .headers import default_security_headers, framed_page_headers
 from .refusals import PageRefusal
 from .rendering import render_refusal
 
 bp = Blueprint("pages", __name__)
+bp.before_request(refuse_unguarded)  # fails closed: an endpoint nobody marked is refused
 bp.after_request(framed_page_headers)
 bp.after_app_request(default_security_headers)
 

@@ -29,6 +29,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from ..http import read_json_object
 from ..i18n import negotiate_language
 from ..sales.ids import OBJECT_ID
+from .guards import FOLLOW_UP, mark, require_same_site
 from .instances import ResolvedInstance, load_instance
 from .refusals import BadParameters, ContextMismatch, ContextMissing, UnsupportedBody
 
@@ -132,7 +133,8 @@ def require_context(purpose: str | Sequence[str], prospect_from: str | None = No
     (``"query:prospect"``, ``"json:prospect"``, ``"form:prospect"`` or
     ``"path:prospect_id"``): where the request names the prospect it acts on;
     it must be the token's own prospect. Bodies must be JSON or multipart
-    (415 otherwise), which also keeps plain HTML forms from other sites out.
+    (415 otherwise), which also keeps plain HTML forms from other sites out;
+    a browser's cross-site call is refused first (``guards.require_same_site``).
     """
     purposes = (purpose,) if isinstance(purpose, str) else tuple(purpose)
     source = _parse_source(prospect_from)
@@ -143,7 +145,7 @@ def require_context(purpose: str | Sequence[str], prospect_from: str | None = No
             g.zapp_json = True  # refusals of follow-up calls are JSON, whatever Accept says
             return view(open_followup(purposes, source, kwargs), *args, **kwargs)
 
-        return guarded
+        return mark(guarded, FOLLOW_UP)
 
     return decorate
 
@@ -151,7 +153,9 @@ def require_context(purpose: str | Sequence[str], prospect_from: str | None = No
 def open_followup(
     purposes: Sequence[str], source: tuple[str, str] | None, view_args: Mapping[str, Any]
 ) -> FollowUp:
-    """Run every check of ``require_context`` in order: token, purpose, body type, prospect, instance."""
+    """Run every check of ``require_context`` in order: origin, token, purpose, body type, prospect,
+    instance."""
+    require_same_site()
     context = context_tokens().read(request.headers.get(CONTEXT_HEADER))
     g.page_language = context.language
     if context.purpose not in purposes:

@@ -24,6 +24,7 @@ from flask import Blueprint, current_app, request
 from ..openapi import documented
 from .blueprint import bp
 from .context import PageContext, context_tokens
+from .guards import PAGE, mark
 from .instances import GroupRef, ResolvedInstance, require_object_id, resolve_instance
 from .refusals import BadParameters, BadSignature
 from .registry import BUTTON, REPORT, ExtensionPoint, ExtensionRegistry, extension_points
@@ -122,6 +123,7 @@ def _extension_point(
             responses={200: None, **PAGE_ERRORS},
         )(page_view)
         page_view.extension_point = point  # type: ignore[attr-defined]
+        mark(page_view, PAGE)
         where.blueprint.add_url_rule(point.path, endpoint=view.__name__, view_func=page_view, methods=["GET"])
         where.registry.register(point)
         return page_view

@@ -19,6 +19,7 @@ from ..errors import error_body
 from ..i18n import localizable
 from ..openapi import documented
 from .blueprint import bp
+from .guards import public
 from .icons import icon_data_uri
 from .registry import BUTTON, REPORT, ExtensionPoint, registered
 from .schemas import ManifestSchema
@@ -62,6 +63,7 @@ def _field(field: CustomField) -> dict[str, Any]:
     responses={200: ManifestSchema},
     errors=(503,),
 )
+@public
 def manifest() -> Response:
     try:
         data = build_manifest(current_app.extensions["zapp"].config.public_url)

@@ -18,6 +18,7 @@ class PageRefusal(Exception):
     code = "bad_request"
     message = N_("This page could not be opened. Open it again from Zenvia Sales.")
     template = "pages/error.html"
+    retry_after: int | None = None  # seconds, sent as Retry-After and offered to the message as %(seconds)s
 
     def __init__(
         self,
@@ -25,11 +26,14 @@ class PageRefusal(Exception):
         *,
         fields: dict[str, str] | None = None,
         sales_message: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail or self.code)
         self.detail = detail
         self.fields = fields
         self.sales_message = sales_message
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class BadSignature(PageRefusal):
@@ -90,8 +94,17 @@ class SalesRefused(PageRefusal):
 
 
 class SalesUnavailable(PageRefusal):
+    """Sales is down, failing, rate limiting past the page's budget, or its key is unreadable."""
+
     status, code = 503, "sales_unavailable"
-    message = N_("Zenvia Sales is not answering right now. Try again in a moment.")
+    message = N_("Zenvia Sales is not answering right now. Try again in %(seconds)s s.")
+    retry_after = 10  # (inferred) when Sales gave no hint: long enough to matter, short for a person
+
+
+class SalesTimeout(SalesUnavailable):
+    """Sales did not answer within the page's budget (``ZAPP_SALES_REQUEST_BUDGET``)."""
+
+    status, code = 504, "sales_timeout"
 
 
 class InvalidInput(PageRefusal):

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, g, jsonify, render_template, request
 
 from ..errors import error_body
-from ..i18n import negotiate_language, translate
+from ..i18n import negotiate_language, translate, translations_for
 from .headers import csp_nonce
 from .refusals import PageRefusal
 
@@ -37,7 +37,7 @@ def render_page(template: str, language: str, *, status: int = 200, **context: A
     g.page_language = language
     html = render_template(
         template,
-        _=lambda message: translate(language, message),
+        _=translations_for(language).gettext,  # language is negotiated already
         page_language=language,
         csp_nonce=csp_nonce(),
         **context,
@@ -50,6 +50,8 @@ def render_refusal(refusal: PageRefusal) -> Response:
     language = g.get("page_language") or language_from_url()
     log.info("page refused: %s (%s)", refusal.code, refusal.detail or "-")
     message = translate(language, refusal.message)
+    if refusal.retry_after is not None:
+        message = message % {"seconds": refusal.retry_after}
     if g.get("zapp_json") or _prefers_json():
         fields = {name: translate(language, text) for name, text in (refusal.fields or {}).items()}
         body = error_body(refusal.status, message, refusal.code, fields)
@@ -57,8 +59,11 @@ def render_refusal(refusal: PageRefusal) -> Response:
             body["error"]["sales"] = refusal.sales_message
         response = jsonify(body)
         response.status_code = refusal.status
-        return response
-    return render_page(refusal.template, language, status=refusal.status, message=message)
+    else:
+        response = render_page(refusal.template, language, status=refusal.status, message=message)
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 def _prefers_json() -> bool:

@@ -1,7 +1,8 @@
 """Agent activity: the period's interactions by agent and by channel, how many the agent started, per day.
 
-Read from ``store_interactions``: one ``GROUP BY`` (agent, via, proactive)
-and one per 15-minute bucket and proactive flag for the days.
+Read from the report rollups (``rollup_query``): interactions counted by
+agent, by channel and in all, each split by who started them, and per
+15-minute bucket for the days.
 """
 
 from __future__ import annotations
@@ -11,17 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..i18n import N_
-from ..models import StoredInteraction
 from ..vocabulary import NO_AGENT, VIA_LABELS
-from .days import bucket_of, per_day
+from .days import per_day
+from .rollup_query import quarters, sums
 from .scope import ReportScope
 from .tables import Chart, Figure, Report, Share, Table
 
-I = StoredInteraction.__table__  # noqa: E741 (the table, as P is for prospects)
 OTHER = N_("Other")
 
 
@@ -46,19 +45,18 @@ class AgentActivity:
 
 def read_agent_activity(session: Session, scope: ReportScope) -> AgentActivity:
     data = AgentActivity(day_list=scope.window.days())
-    keys = (I.c.agent_id, I.c.via, I.c.proactive)
-    rows = session.execute(
-        select(*keys, func.max(I.c.agent_name), func.count()).where(*scope.where(I)).group_by(*keys)
-    ).all()
-    for agent_id, via, proactive, name, count in rows:
-        for activity in (data.total, data.agents[agent_id], data.vias[via]):
-            activity.total += count
-            activity.proactive += count if proactive else 0
-        data.agents[agent_id].name = max(data.agents[agent_id].name, name or "")
-    bucket = bucket_of(I.c.created_ms)
-    buckets = session.execute(
-        select(bucket, I.c.proactive, func.count()).where(*scope.where(I)).group_by(bucket, I.c.proactive)
-    ).all()
+    for found in sums(session, scope, ("act", "act_agent", "act_via")):
+        if found.kind == "act":
+            activities = [data.total]
+        elif found.kind == "act_agent":
+            activities = [data.agents[found.key1]]
+            data.agents[found.key1].name = max(data.agents[found.key1].name, found.label)
+        else:
+            activities = [data.vias[found.key1]]
+        for activity in activities:
+            activity.total += found.count
+            activity.proactive += found.count if found.key2 else 0
+    buckets = quarters(session, scope, "act")
     data.days = per_day(((b, n) for b, _, n in buckets), scope.window.zone)
     data.proactive_days = per_day(((b, n) for b, proactive, n in buckets if proactive), scope.window.zone)
     return data

@@ -1,8 +1,9 @@
 """Lead sources: where the period's new contacts came from, how far they got, why they were archived.
 
-One ``GROUP BY`` over (utm source, medium, campaign, status, archiving
-reason, contacted) gives every breakdown, since those columns take few
-values; a second one counts per 15-minute bucket for the daily trend.
+Read from the report rollups (``rollup_query``): each breakdown (utm source,
+medium, campaign, status, archiving reason of the archived, contacted) is a
+rollup kind of its own, and the daily trend sums the 15-minute counts of
+new contacts into local days.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..i18n import N_
-from ..models import StoredProspect
-from .days import bucket_of, per_day
+from .days import per_day
+from .rollup_query import quarters, sums
 from .scope import ReportScope
 from .tables import Chart, Figure, Report, Share, Table
 
-P = StoredProspect.__table__
 STATUS_LABELS = {
     "unclaimed": N_("Unclaimed"),
     "new": N_("New"),
@@ -45,25 +44,20 @@ class LeadSources:
 
 
 def read_lead_sources(session: Session, scope: ReportScope) -> LeadSources:
-    contacted = P.c.first_contact_ms.is_not(None).label("contacted")
-    keys = (P.c.utm_source, P.c.utm_medium, P.c.utm_campaign, P.c.status, P.c.archiving_reason, contacted)
-    rows = session.execute(select(*keys, func.count()).where(*scope.where(P)).group_by(*keys)).all()
     data = LeadSources(
         0, Counter(), Counter(), Counter(), Counter(), Counter(), 0, Counter(), scope.window.days()
     )
-    for source, medium, campaign, status, reason, was_contacted, count in rows:
-        data.total += count
-        data.sources[source] += count
-        data.mediums[medium] += count
-        data.campaigns[campaign] += count
-        data.statuses[status] += count
-        if status == "archived":
-            data.reasons[reason] += count
-        if was_contacted:
-            data.contacted += count
-    bucket = bucket_of(P.c.created_ms)
-    buckets = session.execute(select(bucket, func.count()).where(*scope.where(P)).group_by(bucket)).all()
-    data.days = per_day(buckets, scope.window.zone)
+    breakdowns = {"utm_source": data.sources, "utm_medium": data.mediums, "utm_campaign": data.campaigns,
+                  "status": data.statuses, "reason": data.reasons}  # fmt: skip
+    for found in sums(session, scope, ("leads", "contacted", *breakdowns)):
+        if found.kind == "leads":
+            data.total += found.count
+        elif found.kind == "contacted":
+            data.contacted += found.count
+        else:
+            breakdowns[found.kind][found.key1] += found.count
+    data.days = per_day(((bucket, count) for bucket, _, count in quarters(session, scope, "leads")),
+                        scope.window.zone)  # fmt: skip
     return data
 
 

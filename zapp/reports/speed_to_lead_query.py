@@ -1,26 +1,32 @@
 """Speed to lead: how long new contacts wait for their first contact, by agent and by source.
 
-Read from ``store_prospects`` rows created in the period: the time to first
-contact is ``first_contact_ms - created_ms``. Percentiles are nearest-rank
-(the value at position ``ceil(p·n)`` of the sorted times), from one pass
-over a small tuple per contacted lead; the counts are one ``GROUP BY`` whose
-rows are few (agents × sources × buckets). The share contacted within the
-target counts leads still waiting past it as missed.
+Read from the report rollups (``rollup_query``): each prospect created in
+the period is counted by agent and by lead source with its time to first
+contact (``first_contact_ms - created_ms``) in a response bin: whole minutes
+rounded up, to a day; then hours, to a week; then days. So the share
+contacted within the target (any whole number of minutes up to a day) and the
+distribution are exact, and percentiles are nearest-rank (the value at
+position ``ceil(p·n)`` of the sorted times) to the minute, rounded up
+*(inferred: a manager reads minutes, not milliseconds)*. The share contacted
+within the target counts leads still waiting past it as missed; those, and
+the list of who waits, are read from the store's waiting index.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..i18n import N_
 from ..models import StoredProspect
+from ..store.rollups import NOT_CONTACTED
 from ..vocabulary import NO_AGENT
+from .rollup_query import sums
 from .scope import ReportScope
 from .tables import Chart, Duration, Figure, Moment, Report, Share, Table
 
@@ -77,71 +83,66 @@ def read_speed_to_lead(session: Session, scope: ReportScope, target_minutes: int
     result = SpeedToLead(
         target_minutes, Tally(), defaultdict(Tally), defaultdict(Tally), [0] * len(BUCKETS), []
     )
-    _read_counts(session, scope, target_minutes * MINUTE, now_ms, result)
-    _read_percentiles(session, scope, result)
+    _read_counts(session, scope, target_minutes, result)
+    _read_overdue(session, scope, target_minutes * MINUTE, now_ms, result)
     result.waiting = _read_waiting(session, scope)
     return result
 
 
-def _read_counts(
+def _read_counts(session: Session, scope: ReportScope, target_minutes: int, result: SpeedToLead) -> None:
+    """Leads, contacted, on time, the distribution and the percentiles, from the response bins of the
+    rollups: by agent (and so in all) and by source."""
+    bins: dict[int, tuple[Tally, Counter[int]]] = {}  # by id(tally): tallies are not hashable
+    for found in sums(session, scope, ("stl_agent", "stl_source")):
+        if found.kind == "stl_agent":
+            tallies = (result.total, result.agents[found.key1])
+            result.agents[found.key1].name = max(result.agents[found.key1].name, found.label)
+            if found.key2 != NOT_CONTACTED:
+                result.distribution[_bucket_index(found.key2)] += found.count
+        else:
+            tallies = (result.sources[found.key1],)
+        for tally in tallies:
+            tally.leads += found.count
+            if found.key2 != NOT_CONTACTED:
+                tally.contacted += found.count
+                tally.on_time += found.count if found.key2 <= target_minutes else 0
+                bins.setdefault(id(tally), (tally, Counter()))[1][found.key2] += found.count
+    for tally, counted in bins.values():
+        tally.percentiles = {p: nearest_rank_bin(counted, p) * MINUTE for p in PERCENTILES}
+
+
+def _bucket_index(response_bin: int) -> int:
+    """The distribution bucket of a response bin (bins and bucket limits are both whole minutes)."""
+    for index, (limit, _) in enumerate(BUCKETS):
+        if limit is not None and response_bin * MINUTE <= limit:
+            return index
+    return len(BUCKETS) - 1
+
+
+def nearest_rank_bin(counts: Counter[int], percentile: int) -> int:
+    """The bin holding the value at position ``ceil(p·n/100)`` (1-based) of the sorted values."""
+    rank = (sum(counts.values()) * percentile + 99) // 100
+    seen = 0
+    for response_bin in sorted(counts):
+        seen += counts[response_bin]
+        if seen >= rank:
+            return response_bin
+    raise ValueError("no values")
+
+
+def _read_overdue(
     session: Session, scope: ReportScope, target_ms: int, now_ms: int, result: SpeedToLead
 ) -> None:
-    response = P.c.first_contact_ms - P.c.created_ms
-    contacted = P.c.first_contact_ms.is_not(None)
-    bucket = case(
-        (~contacted, None),
-        *((response <= limit, index) for index, (limit, _) in enumerate(BUCKETS) if limit is not None),
-        else_=len(BUCKETS) - 1,
-    ).label("bucket")
-    on_time = case((and_(contacted, response <= target_ms), 1), else_=0).label("on_time")
-    overdue = case((and_(~contacted, P.c.created_ms < now_ms - target_ms), 1), else_=0).label("overdue")
+    """Leads still waiting past the target: exact to the millisecond, read from the store (the waiting
+    index: not contacted, by creation time), since "past the target" moves with the clock."""
     rows = session.execute(
-        select(P.c.agent_id, P.c.source, bucket, on_time, overdue, func.max(P.c.agent_name), func.count())
-        .where(*scope.where(P))
-        .group_by(P.c.agent_id, P.c.source, bucket, on_time, overdue)
-    ).all()
-    for agent_id, source, index, is_on_time, is_overdue, name, count in rows:
-        for tally in (result.total, result.agents[agent_id], result.sources[source]):
-            tally.leads += count
-            tally.overdue += count * is_overdue
-            if index is not None:
-                tally.contacted += count
-                tally.on_time += count * is_on_time
-        result.agents[agent_id].name = max(result.agents[agent_id].name, name or "")
-        if index is not None:
-            result.distribution[index] += count
-
-
-def _read_percentiles(session: Session, scope: ReportScope, result: SpeedToLead) -> None:
-    """Nearest-rank percentiles of the times to first contact, overall, by agent and by source.
-
-    One pass fetching a small tuple per contacted lead, then sorting here: window functions
-    ranking the same rows three times cost about three times more on SQLite.
-    """
-    response = P.c.first_contact_ms - P.c.created_ms
-    rows = session.execute(
-        select(P.c.agent_id, P.c.source, response).where(*scope.where(P), P.c.first_contact_ms.is_not(None))
+        select(P.c.agent_id, P.c.source, func.count())
+        .where(*scope.where(P), P.c.first_contact_ms.is_(None), P.c.created_ms < now_ms - target_ms)
+        .group_by(P.c.agent_id, P.c.source)
     )
-    overall: list[int] = []
-    agents: dict[str | None, list[int]] = defaultdict(list)
-    sources: dict[str | None, list[int]] = defaultdict(list)
-    for agent_id, source, time_ms in rows:
-        overall.append(time_ms)
-        agents[agent_id].append(time_ms)
-        sources[source].append(time_ms)
-    for tally, times in (
-        (result.total, overall),
-        *((result.agents[agent_id], times) for agent_id, times in agents.items()),
-        *((result.sources[source], times) for source, times in sources.items()),
-    ):
-        if times:
-            times.sort()
-            tally.percentiles = {p: nearest_rank(times, p) for p in PERCENTILES}
-
-
-def nearest_rank(sorted_values: list[int], percentile: int) -> int:
-    """The value at position ``ceil(p·n/100)`` (1-based) of the sorted values."""
-    return sorted_values[(len(sorted_values) * percentile + 99) // 100 - 1]
+    for agent_id, source, count in rows:
+        for tally in (result.total, result.agents[agent_id], result.sources[source]):
+            tally.overdue += count
 
 
 def _read_waiting(session: Session, scope: ReportScope) -> list[Any]:

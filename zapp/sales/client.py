@@ -3,25 +3,49 @@
 It knows nothing of Flask. The key goes as the ``api-key`` query parameter on
 every call, so redirects are never followed (the key must not travel to
 another host) and error texts carry the path, never the URL.
+
+Every call goes through one loop (``request``), as stripe-python's requestor
+does: one predicate says whether a failed attempt is tried again
+(``_should_retry``), one sleep policy says when (Sales' ``Retry-After`` or
+rate-limit reset when it sent one, else jittered doubling), and one deadline
+bounds the whole call: connect, read, retries and rate-limit waits alike.
+The deadline is the client's own (long and patient, for background jobs) or
+sooner when the caller opened a ``call_budget`` (a page answering a person).
+A circuit breaker per base URL, shared by the process's threads, fails calls
+at once while Sales is failing.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
-from urllib3.util.retry import Retry
 
 from . import models as m
+from .breaker import CircuitBreaker, breaker_for
 from .budget import MemoryBudget, RateBudget, parse_reset
-from .errors import RateLimited, SalesError, Timeout, Unavailable, Unreachable, error_for_status
+from .deadline import Deadline, current_deadline
+from .errors import (
+    BudgetSpent,
+    BudgetUnavailable,
+    CircuitOpen,
+    RateLimited,
+    SalesError,
+    Timeout,
+    Unavailable,
+    Unreachable,
+    error_for_status,
+)
 from .ids import require_channel, require_id
 from .inferred import CHILDREN_PATH, SEARCH_PATH
 from .paging import Checkpoint, Progress, iter_windowed
@@ -29,29 +53,17 @@ from .paging import Checkpoint, Progress, iter_windowed
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (3.05, 20.0)
+# A background call's whole budget: long enough to wait out a few of Sales' one-minute rate-limit
+# windows, as a job can afford to (inferred: Sales documents the window, not how long to wait).
+PATIENT_SECONDS = 300.0
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-MAX_RATE_WAITS = 5
-MAX_RATE_WAIT_SECONDS = 65.0
+MAX_ATTEMPTS = 50  # whatever the deadline: a hard stop for a window that keeps resetting to "now"
+BACKOFF_SECONDS = 0.25
+MAX_BACKOFF_SECONDS = 4.0
+MAX_HINT_SECONDS = 120.0  # a Retry-After beyond this is not waited for even by a patient call
+MIN_ATTEMPT_SECONDS = 0.05  # an attempt with less time than this left is not started
 USER_AGENT = "zapp/0.1 (+Zenvia Sales App)"
 LEAD_KINDS = ("retail", "vehicle", "insurance", "real-estate", "saving-plan")
-
-
-class _PacedRetry(Retry):
-    """urllib3's Retry, taking a budget slot before each retry so retries count against the limit too."""
-
-    def __init__(self, *args: Any, before_retry: Callable[[], None] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.before_retry = before_retry
-
-    def new(self, **kwargs: Any) -> _PacedRetry:
-        retry = super().new(**kwargs)
-        retry.before_retry = self.before_retry
-        return retry
-
-    def sleep(self, response=None) -> None:
-        super().sleep(response)
-        if self.before_retry is not None:
-            self.before_retry()
 
 
 class SalesClient:
@@ -66,6 +78,8 @@ class SalesClient:
         budget_key: str | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retries: int = 3,
+        total_seconds: float = PATIENT_SECONDS,
+        breaker: CircuitBreaker | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -74,10 +88,13 @@ class SalesClient:
         self._budget = budget or MemoryBudget(clock)
         self._bucket = budget_key or "default"
         self._timeout = timeout
+        self._retries = retries
+        self._total = total_seconds
+        self._breaker = breaker or breaker_for(self._base)
         self._sleep = sleep
         self._clock = clock
         self.calls = 0
-        self._session = self._build_session(retries)
+        self._session = self._build_session()
 
     def __repr__(self) -> str:  # never shows the key
         return f"<SalesClient {self._base}>"
@@ -87,47 +104,14 @@ class SalesClient:
 
     # -- transport -------------------------------------------------------------------
 
-    def _build_session(self, retries: int) -> requests.Session:
-        retry = _PacedRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            redirect=0,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=IDEMPOTENT,
-            backoff_factor=0.25,
-            backoff_jitter=0.25,
-            raise_on_status=False,
-            raise_on_redirect=False,
-            respect_retry_after_header=False,
-            before_retry=self._wait_for_slot,
-        )
+    def _build_session(self) -> requests.Session:
         session = requests.Session()
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        session.mount("https://", HTTPAdapter(max_retries=retry))
-        session.mount("http://", HTTPAdapter(max_retries=retry))
+        # No retries below ours: one loop decides, and knows how long everything took.
+        session.mount("https://", HTTPAdapter(max_retries=0))
+        session.mount("http://", HTTPAdapter(max_retries=0))
         session.trust_env = False  # no proxy or netrc from the environment sees the key
         return session
-
-    def _wait_for_slot(self) -> None:
-        for _ in range(10_000):
-            wait = self._budget.acquire(self._bucket)
-            if wait <= 0:
-                return
-            self._sleep(min(wait, 1.0) + random.uniform(0, 0.05))  # noqa: S311 - jitter, not crypto
-
-    def _note_limits(self, response: requests.Response) -> None:
-        now = self._clock()
-        headers = response.headers
-        reset_at = parse_reset(headers.get("X-RateLimit-Reset"), now)
-        try:
-            limit = int(headers["X-RateLimit-Limit"])
-            remaining = int(headers["X-RateLimit-Remaining"])
-        except (KeyError, ValueError):
-            self._budget.report(self._bucket, -1, -1, now + 60)
-            return
-        self._budget.report(self._bucket, limit, remaining, reset_at or now + 60)
 
     def request(
         self,
@@ -139,22 +123,145 @@ class SalesClient:
         files: Any = None,
         accept_csv: bool = False,
     ) -> Any:
-        """One call, paced by the budget; a 429 waits for the window's reset and tries again."""
-        for _attempt in range(MAX_RATE_WAITS + 1):
-            self._wait_for_slot()
-            response = self._send(method, path, params, json, files)
-            self._note_limits(response)
-            if response.status_code != 429:
-                return self._result(method, path, response, accept_csv)
-            self._wait_out_429(response)
-        raise RateLimited(
-            f"{method} {path}: still rate limited after {MAX_RATE_WAITS} waits",
-            status=429,
-            method=method,
-            path=path,
-        )
+        """One call, ended by its deadline: tried again while ``_should_retry`` says so and the wait fits.
 
-    def _send(self, method, path, params, json, files) -> requests.Response:
+        Raises a ``SalesError``; its ``retry_after`` says when trying again makes sense, when known.
+        """
+        deadline = Deadline.after(self._total).sooner(current_deadline())
+        failures = 0
+        for attempt in itertools.count(1):
+            try:
+                return self._attempt(method, path, params, json, files, accept_csv, deadline)
+            except SalesError as error:
+                delay = _retry_delay(error, failures)
+                if attempt >= MAX_ATTEMPTS or not self._should_retry(method, error, failures):
+                    raise
+                if delay + MIN_ATTEMPT_SECONDS >= deadline.remaining():
+                    log.info("%s %s: no retry, %.1f s left of the call's budget", method, path,
+                             deadline.remaining())  # fmt: skip
+                    raise
+                failures += not isinstance(error, RateLimited)
+                if isinstance(error, RateLimited):
+                    log.warning("Sales rate limit reached; waiting %.1f s", delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _should_retry(self, method: str, error: SalesError, failures: int) -> bool:
+        """The one retry predicate.
+
+        A 429 means Sales did nothing: wait for the window (the deadline bounds
+        how long). An open breaker is not asked again before its cool-down.
+        Otherwise at most ``retries`` failures: a connection never made is
+        always safe to retry; a timeout or a 5xx only for methods that are
+        harmless to repeat, since Sales may have acted.
+        """
+        if isinstance(error, CircuitOpen | BudgetSpent):
+            return False
+        if isinstance(error, RateLimited):
+            return True
+        if failures >= self._retries:
+            return False
+        if isinstance(error, Unreachable):
+            return True
+        return isinstance(error, Unavailable) and method in IDEMPOTENT
+
+    def _attempt(self, method, path, params, json, files, accept_csv, deadline: Deadline) -> Any:
+        """One attempt: breaker, rate-limit slot, the HTTP exchange, its typed result."""
+        closed_for = self._breaker.closed_for()
+        if closed_for:
+            raise CircuitOpen(
+                f"{method} {path}: Sales has been failing; not calling it for {closed_for:g} s",
+                method=method,
+                path=path,
+                retry_after=closed_for,
+            )
+        self._take_slot(method, path, deadline)
+        try:
+            response = self._send(method, path, params, json, files, deadline)
+        except BudgetSpent:
+            raise  # nothing was sent: no news about Sales
+        except Unavailable:
+            self._breaker.failed()
+            raise
+        if response.status_code >= 500:
+            self._breaker.failed()
+        else:
+            self._breaker.succeeded()
+        self._keep_limits(response)
+        try:
+            return self._result(method, path, response, accept_csv)
+        except SalesError as error:
+            error.retry_after = self._server_hint(response)
+            raise
+
+    def _take_slot(self, method: str, path: str, deadline: Deadline) -> None:
+        """A budget slot, or ``BudgetUnavailable``: its store failing means nothing was sent, so the
+        caller may safely try again later (an automatic reply is retried, not stranded)."""
+        try:
+            self._wait_for_slot(method, path, deadline)
+        except SalesError:
+            raise  # the wait does not fit the deadline: RateLimited, as it is
+        except Exception as error:  # Redis or the database behind the budget, down or timing out
+            raise BudgetUnavailable(
+                f"{method} {path}: the rate-limit budget is unavailable ({type(error).__name__})",
+                method=method,
+                path=path,
+            ) from error
+
+    def _keep_limits(self, response: requests.Response) -> None:
+        """Record Sales' rate-limit headers; a budget store failing now must not hide Sales' answer
+        (the request was made: raising would make a sent message look unsent)."""
+        try:
+            self._note_limits(response)
+        except Exception as error:  # the next slot taken finds the store again, or fails before sending
+            log.warning("could not record Sales' rate-limit headers (%s)", type(error).__name__)
+
+    def _wait_for_slot(self, method: str, path: str, deadline: Deadline) -> None:
+        """Take a slot of the shared rate-limit budget, waiting only as long as the deadline allows."""
+        while (wait := self._budget.acquire(self._bucket)) > 0:
+            if wait + MIN_ATTEMPT_SECONDS >= deadline.remaining():
+                raise RateLimited(
+                    f"{method} {path}: Sales' rate limit is spent for {wait:.1f} s more, past this "
+                    "call's budget",
+                    status=429,
+                    method=method,
+                    path=path,
+                    retry_after=math.ceil(wait),
+                )
+            self._sleep(min(wait, 1.0) + random.uniform(0, 0.05))  # noqa: S311 - jitter, not crypto
+
+    def _note_limits(self, response: requests.Response) -> None:
+        now = self._clock()
+        headers = response.headers
+        reset_at = parse_reset(headers.get("X-RateLimit-Reset"), now)
+        if response.status_code == 429:
+            self._budget.exhaust(self._bucket, reset_at or now + 60)
+            return
+        try:
+            limit = int(headers["X-RateLimit-Limit"])
+            remaining = int(headers["X-RateLimit-Remaining"])
+        except (KeyError, ValueError):
+            self._budget.report(self._bucket, -1, -1, now + 60)
+            return
+        self._budget.report(self._bucket, limit, remaining, reset_at or now + 60)
+
+    def _server_hint(self, response: requests.Response) -> float | None:
+        """Seconds Sales asked us to wait: ``Retry-After``, or a 429's window reset (a minute if unsaid)."""
+        now = self._clock()
+        hinted = _retry_after_seconds(response.headers.get("Retry-After"), now)
+        if hinted is not None:
+            return hinted
+        if response.status_code == 429:
+            reset_at = parse_reset(response.headers.get("X-RateLimit-Reset"), now) or now + 60
+            return max(reset_at - now, 0.5)
+        return None
+
+    def _send(self, method, path, params, json, files, deadline: Deadline) -> requests.Response:
+        left = deadline.remaining()
+        where = {"method": method, "path": path}
+        if left < MIN_ATTEMPT_SECONDS:
+            raise BudgetSpent(f"{method} {path}: no time left in this call's budget; not sent", **where)
+        timeout = (min(self._timeout[0], left), min(self._timeout[1], left))
         query = {**(params or {}), "api-key": self._key}
         self.calls += 1
         try:
@@ -164,28 +271,19 @@ class SalesClient:
                 params=query,
                 json=json,
                 files=files,
-                timeout=self._timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as error:
-            where = {"method": method, "path": path}
             if _connection_never_made(error):
                 raise Unreachable(
                     f"{method} {path}: could not connect to Sales ({type(error).__name__})", **where
                 ) from None
             if _timed_out(error):
-                waited = self._timeout[1]
-                raise Timeout(f"{method} {path}: Sales did not answer within {waited:g} s", **where) from None
+                waited = f"{timeout[1]:.3g}"
+                raise Timeout(f"{method} {path}: Sales did not answer within {waited} s", **where) from None
             reason = type(error).__name__
             raise Unavailable(f"{method} {path}: could not reach Sales ({reason})", **where) from None
-
-    def _wait_out_429(self, response: requests.Response) -> None:
-        now = self._clock()
-        reset_at = parse_reset(response.headers.get("X-RateLimit-Reset"), now) or now + 60
-        self._budget.exhaust(self._bucket, reset_at)
-        wait = min(max(reset_at - now, 0.5), MAX_RATE_WAIT_SECONDS) + random.uniform(0, 0.5)  # noqa: S311
-        log.warning("Sales rate limit reached; waiting %.1f s", wait)
-        self._sleep(wait)
 
     def _result(self, method: str, path: str, response: requests.Response, accept_csv: bool) -> Any:
         if response.status_code < 300:
@@ -515,6 +613,27 @@ def _timed_out(error: requests.RequestException) -> bool:
         return True
     reason = getattr(error.args[0], "reason", None) if error.args else None
     return isinstance(reason, ReadTimeoutError | ConnectTimeoutError)
+
+
+def _retry_delay(error: SalesError, failures: int) -> float:
+    """The one sleep policy: what Sales asked for when it said, else jittered doubling from 0.25 s."""
+    if error.retry_after is not None:
+        return min(error.retry_after, MAX_HINT_SECONDS) + random.uniform(0, 0.25)  # noqa: S311
+    backoff = min(BACKOFF_SECONDS * 2**failures, MAX_BACKOFF_SECONDS)
+    return backoff * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not crypto
+
+
+def _retry_after_seconds(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from now, whether Sales sent seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - now, 0.0)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _target(group: str | None, user: str | None) -> dict[str, str]:

@@ -11,7 +11,9 @@ class SalesError(Exception):
     """Sales refused or could not answer; ``status`` and ``code`` are Sales' own when it sent them.
 
     ``sales_message`` is the text of Sales' answer alone (no method or path),
-    for showing to the person whose action Sales refused.
+    for showing to the person whose action Sales refused. ``retry_after``:
+    seconds after which trying again makes sense, when known (Sales'
+    ``Retry-After`` or rate-limit reset, or the circuit breaker's cool-down).
     """
 
     def __init__(
@@ -23,6 +25,7 @@ class SalesError(Exception):
         sales_message: str | None = None,
         method: str | None = None,
         path: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -31,6 +34,7 @@ class SalesError(Exception):
         self.sales_message = sales_message
         self.method = method
         self.path = path
+        self.retry_after = retry_after
 
     @property
     def may_have_changed_something(self) -> bool:
@@ -70,7 +74,7 @@ class Conflict(SalesError):
 
 
 class RateLimited(SalesError):
-    """429 even after waiting for the window to reset."""
+    """429, and waiting for the window to reset does not fit in the call's budget."""
 
 
 class Unavailable(SalesError):
@@ -83,6 +87,18 @@ class Timeout(Unavailable):
 
 class Unreachable(Unavailable):
     """No connection could be made: the request never reached Sales."""
+
+
+class BudgetUnavailable(Unreachable):
+    """The shared rate-limit budget (Redis or the database) could not be read, so nothing was sent."""
+
+
+class BudgetSpent(Unreachable):
+    """The call's time budget ran out before an attempt could be sent: nothing reached Sales."""
+
+
+class CircuitOpen(Unreachable):
+    """Sales failed repeatedly just now; the call was not made (``retry_after``: the cool-down left)."""
 
 
 class RedirectRefused(SalesError):

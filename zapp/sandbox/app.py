@@ -144,7 +144,7 @@ class Sandbox:
 
 
 def create_sandbox_app(options: SandboxOptions) -> Flask:
-    from . import api, control, host
+    from . import activity, api, control, host
 
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=32 * 1024 * 1024, SECRET_KEY=secrets.token_hex(16))
@@ -158,5 +158,6 @@ def create_sandbox_app(options: SandboxOptions) -> Flask:
     )
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(activity.bp)
     app.register_blueprint(host.bp)
     return app

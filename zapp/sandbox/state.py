@@ -65,6 +65,7 @@ class Faults:
 class Stats:
     requests: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rate_limited: int = 0
+    over_limit: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # 429s outside storms
     max_in_window: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors_injected: int = 0
 
@@ -177,6 +178,8 @@ class SandboxState:
                 self.stats.max_in_window[key] = max(self.stats.max_in_window[key], window.served)
             else:
                 self.stats.rate_limited += 1
+                if now >= self.faults.storm_until:
+                    self.stats.over_limit[key] += 1
             reset_at = window.started + self.window_seconds
             if now < self.faults.storm_until:
                 reset_at = self.faults.storm_until  # a storm says when it ends

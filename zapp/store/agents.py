@@ -4,8 +4,9 @@ Every envelope that names an agent (the ``agents`` topic, prospect
 summaries, interactions) tells its current name. The store keeps the newest
 per agent (``store_agents``, newest ``seen_ms`` wins, so events arriving out
 of order never bring an old name back) and, when the name changed, renames
-the agent's prospect and interaction rows, so the reports, which read names
-from those rows, name one agent one way after a rename.
+the agent's prospect and interaction rows and the labels of the report
+rollups counted by agent, so the reports, which read names from those, name
+one agent one way after a rename.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ..models import StoredAgent, StoredInteraction, StoredProspect
+from ..models import ReportRollup, StoredAgent, StoredInteraction, StoredProspect
+
+# The report rollups keyed by agent id, whose label is the agent's name (see ``store/rollups.py``).
+AGENT_ROLLUP_KINDS = ("stl_agent", "act_agent")
 
 
 def agents_named(rows: Iterable[Mapping]) -> dict[str, tuple[str, int]]:
@@ -63,3 +67,13 @@ def _rename_rows(session: Session, instance_id: int, agent_id: str, name: str) -
             .where(model.instance_id == instance_id, model.agent_id == agent_id, model.agent_name != name)
             .values(agent_name=name)
         )
+    session.execute(
+        update(ReportRollup)
+        .where(
+            ReportRollup.instance_id == instance_id,
+            ReportRollup.kind.in_(AGENT_ROLLUP_KINDS),
+            ReportRollup.key1 == agent_id,
+            ReportRollup.label != name,
+        )
+        .values(label=name)
+    )

@@ -4,7 +4,8 @@ Webhooks, history imports and re-reads all feed the same two tables through
 ``store_prospects`` and ``store_interactions``. Events arrive out of order
 (Sales retries for hours), so a row is only replaced by one whose
 ``updatedAt`` is at least as new: the comparison lives in the upsert
-statement itself, so concurrent writers cannot undo each other.
+statement itself, so concurrent writers cannot undo each other. Every upsert
+moves the report rollups with it (``rollups.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..db import dialect_insert
 from ..models import StoredInteraction, StoredProspect
 from ..sales.ids import OBJECT_ID
+from . import rollups
 
 # Bound parameters per statement stay well below SQLite's limit (32,766) at this batch size.
 BATCH_ROWS = 500
@@ -257,4 +259,6 @@ def _upsert_batch(session: Session, table: Table, keys: tuple[str, ...], rows: l
         set_=changing,
         where=table.c.updated_ms <= excluded.updated_ms,
     )
+    tracked = rollups.track(session, table, keys, rows, _KEPT_WHEN_UNKNOWN)  # before: what is replaced
     session.execute(statement, rows)
+    tracked.apply(session)  # the report rollups move as the rows did

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Insert, String, bindparam, literal, select
+from sqlalchemy import Connection, DateTime, Insert, String, and_, bindparam, literal, or_, select
 
 from ..db import Database, dialect_insert
 from ..errors import ApiError
@@ -82,11 +82,12 @@ class Inbox:
         errors propagate (the view answers 503, so Sales retries).
         """
         index = self._vault.blind_index(token)  # may open a transaction itself: before ours
-        row = {"index": index, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
-               "kind": envelope["type"], "payload": envelope, "received_at": utcnow()}  # fmt: skip
+        now = utcnow()
+        row = {"index": index, "now": now, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
+               "kind": envelope["type"], "payload": envelope, "received_at": now}  # fmt: skip
         with self._single_statement() as connection:
             event_id = connection.scalar(self._insert, row)
-            if event_id is None and connection.scalar(_LISTENING, {"index": index}) is None:
+            if event_id is None and connection.scalar(_LISTENING, {"index": index, "now": now}) is None:
                 raise UnknownWebhook()
             return Receipt(event_id)
 
@@ -98,9 +99,19 @@ class Inbox:
         return self._database.engine.begin()
 
 
-# Built once: the acknowledgement path runs them for every delivery.
+# Built once: the acknowledgement path runs them for every delivery. The instance listens at its
+# current token, and at the previous one until a rotation's grace is over (``webhooks.tokens``).
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+_PREVIOUS_UNTIL = Instance.previous_webhook_token_until
 _LISTENING = select(Instance.id).where(
-    Instance.webhook_token_index == bindparam("index"), Instance.state != InstanceState.DELETED.value
+    or_(
+        Instance.webhook_token_index == bindparam("index"),
+        and_(
+            Instance.previous_webhook_token_index == bindparam("index"),
+            or_(_PREVIOUS_UNTIL.is_(None), _PREVIOUS_UNTIL > _NOW),
+        ),
+    ),
+    Instance.state != InstanceState.DELETED.value,
 )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -30,7 +30,6 @@ from ..sales import SalesClient
 from ..sales.errors import NotFound
 from ..sales.ids import OBJECT_ID
 from ..sales.inferred import UPDATE_ITEM_KEYS
-from ..sales.models import ProspectSummary
 from ..store.agents import agents_named, note_agent_names
 from ..store.records import (
     epoch_ms,
@@ -44,6 +43,7 @@ from ..vault import Vault
 from .auto_reply import AutoReplier, ReplyPlan
 from .custom_field_writer import first_contacted
 from .retention import PURGE_BATCH, purge_events
+from .schemas import is_known
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class Outcome(enum.StrEnum):
     PENDING = "pending"  # the instance is not enabled: kept for later
     ALREADY = "already"  # another run processed it first
     GONE = "gone"  # no such event (its instance was removed)
+    IGNORED = "ignored"  # a topic or type we do not know: kept as delivered, marked, never retried
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class EventProcessor:
         loaded = self._load(event_id)
         if isinstance(loaded, Outcome):
             return loaded
+        if not is_known(loaded.topic, loaded.kind):
+            return self._ignore(loaded)
         client = self._client_factory(loaded.api_key, loaded.key_index)
         work = self._prepare(loaded, client)
         outcome, claimed = self._commit(loaded, work)
@@ -119,6 +122,17 @@ class EventProcessor:
             for prospect in claimed:
                 self._replier.send(client, loaded.instance_id, loaded.reply, prospect)
         return outcome
+
+    def _ignore(self, event: _Event) -> Outcome:
+        """Mark an event of an unknown topic or type processed, saying so where people look."""
+        reason = f"ignored: unknown topic {event.topic!r} or type {event.kind!r}"
+        with self._database.transaction() as session:
+            row = session.get(WebhookEvent, event.id, with_for_update=True)
+            if row is None or row.processed_at is not None:
+                return Outcome.ALREADY if row is not None else Outcome.GONE
+            row.processed_at, row.last_error = utcnow(), reason[:200]
+        log.warning("webhook event %s %s", event.id, reason, extra={"webhook_outcome": "ignored"})
+        return Outcome.IGNORED
 
     def replies_due(self, now: datetime) -> list[tuple[int, str]]:
         return self._replier.due(now)
@@ -182,6 +196,28 @@ class EventProcessor:
                 )
             )
             return _mark_queued(session, ids, now)
+
+    def claim_new(self, after_id: int, now: datetime, limit: int = 500) -> tuple[list[int], int]:
+        """Events stored after ``after_id`` that nothing has queued yet, of enabled instances, marked as
+        queued; and the last id looked at. How the worker finds new events: the acknowledgement
+        writes the event and nothing else.
+
+        The look is a read; only found events are claimed, with an update that takes only rows
+        still unclaimed, so several workers feeding at once never queue an event twice.
+        """
+        with self._database.reading() as connection:
+            found = {"after": after_id, "enabled": InstanceState.ENABLED.value, "limit": limit}
+            ids = list(connection.scalars(_UNQUEUED, found))
+        if not ids:
+            return [], after_id
+        with self._database.transaction() as session:
+            claimed = session.scalars(
+                update(WebhookEvent.__table__)
+                .where(WebhookEvent.id.in_(ids), WebhookEvent.retry_at.is_(None))
+                .values(retry_at=now + REQUEUE_AFTER)
+                .returning(WebhookEvent.id)
+            )
+            return sorted(claimed), ids[-1]
 
     def purge(self, received_before: datetime, batch: int = PURGE_BATCH) -> int:
         """Delete the events past keeping (see ``retention``), a batch per transaction; how many."""
@@ -301,6 +337,21 @@ class EventProcessor:
             return Outcome.PROCESSED, claimed
 
 
+# Unprocessed, never queued, newer than the feed's cursor: the pending index (processed_at, id) drives it.
+_UNQUEUED = (
+    select(WebhookEvent.id)
+    .join(Instance, Instance.id == WebhookEvent.instance_id)
+    .where(
+        WebhookEvent.processed_at.is_(None),
+        WebhookEvent.retry_at.is_(None),
+        WebhookEvent.id > bindparam("after"),
+        Instance.state == bindparam("enabled"),
+    )
+    .order_by(WebhookEvent.id)
+    .limit(bindparam("limit"))
+)
+
+
 def _mark_queued(session: Session, ids: list[int], now: datetime) -> list[int]:
     """Hold the events back from the sweep until ``REQUEUE_AFTER`` (a failure sets its own backoff)."""
     if ids:
@@ -337,8 +388,8 @@ def _windows(payload: Mapping[str, Any]) -> dict[str, int | None]:
 def _with_updates(summary: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
     """The summary with ``updates[]`` applied and the event's time.
 
-    The seed prints ``updates`` as ``[{}]``; its item shape is ``inferred.UPDATE_ITEM_KEYS``. Only
-    changes to fields a summary itself carries are applied (anything else could not be read back).
+    The seed prints ``updates`` as ``[{}]``; its item shape is ``inferred.UPDATE_ITEM_KEYS``. A
+    change of ``agent`` names an id, not the summary's array of agents: the summary tells the agent.
     """
     merged = dict(summary)
     name_key, value_key = UPDATE_ITEM_KEYS
@@ -346,7 +397,7 @@ def _with_updates(summary: Mapping[str, Any], payload: Mapping[str, Any]) -> dic
         if not isinstance(change, Mapping) or value_key not in change:
             continue
         name = change.get(name_key)
-        if isinstance(name, str) and name in ProspectSummary.FIELDS and name != "agent":
+        if isinstance(name, str) and name != "agent":
             merged[name] = change[value_key]
     if not merged.get("updatedAt") and payload.get("updatedAt"):
         merged["updatedAt"] = payload["updatedAt"]

@@ -1,8 +1,9 @@
 """``POST /webhooks/<token>``: where Sales delivers notifications.
 
-The acknowledgement means "stored durably", nothing more: no Sales call and
-no processing happens here. After the commit a job is queued by event id; if
-the queue is down, the periodic sweep finds the event later.
+The acknowledgement means "stored durably", nothing more: no Sales call, no
+processing and no second write (no job is queued here). The workers' feed
+finds the new event (``feed.py``: a PostgreSQL notification or a short look)
+and queues its processing; the periodic sweep catches anything it misses.
 """
 
 from __future__ import annotations
@@ -74,7 +75,5 @@ def receive(token: str):
     except (DBAPIError, PoolTimeout) as error:
         log.warning("could not store a webhook event (%s); answering 503", type(error).__name__)
         return _unavailable()
-    if receipt.event_id is not None:
-        zapp.jobs.enqueue_safely(zapp.jobs.process_event, receipt.event_id)
     body = _ACK.dump({"stored": True, "duplicate": receipt.duplicate})
     return jsonify(body), 200 if receipt.duplicate else 202
