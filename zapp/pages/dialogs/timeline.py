@@ -10,6 +10,7 @@ body takes one phone and one email to add), as an idempotent page action.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,6 +73,16 @@ MESSAGES = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _page_strings(language: str) -> dict[str, dict[str, str]]:
+    """The script's strings in ``language``: the same on every open, so translated once per process."""
+    return {
+        "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
+        "via": {key: translate(language, label) for key, label in VIA_LABELS.items()},
+        "quoteStatus": {key: translate(language, label) for key, label in QUOTE_STATUS_LABELS.items()},
+    }
+
+
 @dialog(
     "timeline",
     name=N_("Timeline"),
@@ -89,9 +100,7 @@ def timeline(page: Page) -> Response:
             "quotes": url_for("pages.timeline_quotes", prospect=page.prospect),
             "contact": url_for("pages.timeline_contact"),
         },
-        "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
-        "via": {key: translate(language, label) for key, label in VIA_LABELS.items()},
-        "quoteStatus": {key: translate(language, label) for key, label in QUOTE_STATUS_LABELS.items()},
+        **_page_strings(language),
     }
     return render_page("pages/dialogs/timeline.html", language, page_data=page_data)
 
