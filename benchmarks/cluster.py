@@ -299,9 +299,7 @@ class RedisServer:
     """A Redis server of its own on a free port, without persistence: a stop loses what it held."""
 
     def __init__(self, processes: Processes) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+        binary = debian_binary("redis-server", "redis-server")
         self.processes = processes
         self.port = free_port()
         self.command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -320,17 +318,21 @@ class RedisServer:
 # -- HAProxy -------------------------------------------------------------------------------------------
 
 
-def haproxy_binary() -> str:
-    """Debian's HAProxy, installed when missing and running as root (as ``./dev`` installs Chromium)."""
-    binary = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+def debian_binary(name: str, package: str) -> str:
+    """A Debian package's program, installed when missing and running as root (as ``./dev`` installs
+    Chromium)."""
+    places = (f"/usr/sbin/{name}", f"/usr/bin/{name}")
+    binary = shutil.which(name) or next((place for place in places if os.path.exists(place)), None)
     if binary:
         return binary
     if os.geteuid() == 0 and shutil.which("apt-get"):
         quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
         subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)  # type: ignore[call-overload]
-        subprocess.run(["apt-get", "install", "-y", "-qq", "haproxy"], check=True, **quiet)  # type: ignore[call-overload]
-        return "/usr/sbin/haproxy"
-    raise RuntimeError("haproxy is not installed (Debian: apt-get install haproxy)")
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, **quiet)  # type: ignore[call-overload]
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(f"{name} is not installed (Debian: apt-get install {package})")
 
 
 def haproxy_config(port: int, web_ports: list[int]) -> str:
@@ -404,7 +406,9 @@ class Cluster:
         for number in (1, 2):
             self.start_web(number)
         (self.folder / "haproxy.cfg").write_text(haproxy_config(self.lb_port, self.web_ports))
-        self.processes.start("haproxy", [haproxy_binary(), "-db", "-f", str(self.folder / "haproxy.cfg")])
+        self.processes.start(
+            "haproxy", [debian_binary("haproxy", "haproxy"), "-db", "-f", str(self.folder / "haproxy.cfg")]
+        )
         wait_for(lambda: _answers(self.public_url + "/readyz"), 30, "HAProxy")
         for number in (1, 2):
             self.start_worker(number)
