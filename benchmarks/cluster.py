@@ -1212,7 +1212,7 @@ def report(cluster, args, recorder: Recorder, faults: list[Fault], checks: Check
     print(f"cluster: size {args.size}, {size.accounts} + {size.spare} accounts, "
           f"{size.prospects} prospects each, "
           f"Sales limit {cluster.rate_limit}/min per key, {os.cpu_count()} cores, "
-          f"PostgreSQL: {type(cluster.postgres).__name__}")  # fmt: skip
+          f"database fault: {cluster.postgres.restart_name}")  # fmt: skip
     rows = [
         ("setup / load / drain", f"{times['setup']:.0f} / {times['load']:.0f} / {times['drain']:.0f} s"),
         *(
