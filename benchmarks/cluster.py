@@ -62,6 +62,8 @@ import requests
 from cryptography.fernet import Fernet
 from harness import ROOT, free_port, print_table, print_targets
 
+from zapp.sales.breaker import COOL_DOWN_SECONDS
+
 PYTHON = sys.executable
 APP_ID, SECRET, SIGNING_KEY = "cluster-app", secrets.token_urlsafe(24), secrets.token_urlsafe(24)
 REPLY_TEMPLATE, AGENT_TEMPLATE = "welcome_lead", "follow_up"
@@ -768,6 +770,7 @@ class Fault:
     recovered: float | None = None
     bound: int = 0
     what: str = ""
+    until: float = 0.0  # errors up to then are this fault's too (an effect outlasting the canary)
     back: float = 0.0  # when what failed answered again (errors of requests started later are the bound's)
 
 
@@ -854,12 +857,14 @@ class Faults:
         self.cluster.control("POST", "/faults", json={"errorRate": 0.3})
         time.sleep(self.cluster.size.spell)
         self.cluster.control("POST", "/faults", json={"errorRate": 0})
-        fault.repaired = fault.back = time.time()
+        fault.repaired = time.time()
+        # Each process's circuit breaker may have opened on the spell: it refuses Sales calls for its
+        # cool-down after Sales is well again. Those refusals are this fault's; none may come later.
+        fault.back = fault.until = fault.repaired + COOL_DOWN_SECONDS + 1
         injected = self.cluster.control("GET", "/limits").json()["errorsInjected"] - before
-        fault.bound = injected
-        fault.what = (
-            f"30% of Sales calls answered 503 for {self.cluster.size.spell:g} s; bound: the 503s Sales gave"
-        )
+        spell, cool = self.cluster.size.spell, COOL_DOWN_SECONDS
+        fault.what = (f"30% of Sales calls answered 503 for {spell:g} s ({injected} 503s); "
+                      f"the breakers' {cool:g} s cool-down counts in; bound: none after")  # fmt: skip
         return fault
 
     def _canary(self, since: float) -> float | None:
@@ -1160,8 +1165,9 @@ def errors_by_fault(recorder: Recorder, faults: list[Fault], started: float) -> 
 
 
 def _window_end(fault: Fault) -> float:
-    """Until the canary got through (the next fault begins later), or a minute if it never did."""
-    return fault.repaired + (fault.recovered if fault.recovered is not None else 60.0)
+    """Until the canary got through (the next fault begins later), or a minute if it never did; or
+    until the fault's own ``until``."""
+    return max(fault.repaired + (fault.recovered if fault.recovered is not None else 60.0), fault.until)
 
 
 def _counted(fault: Fault, errors: list[Result]) -> int:
