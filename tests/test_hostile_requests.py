@@ -9,8 +9,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from tests.conftest import APP_ID, APP_SECRET
+from zapp.models import Instance, WebhookEvent
+from zapp.webhooks import tokens
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # about HTTP, not SQL
 
@@ -120,3 +123,23 @@ def test_no_encoding_of_a_secret_reaches_either_log(gunicorn_server):
     assert '"GET /lifecycle/settings?api-key=[redacted]' in log  # the access line, decoded and masked
     for secret in (key, signature, token):
         assert secret not in log
+
+
+def test_an_unknown_topic_or_type_is_acknowledged_and_stored_under_gunicorn(gunicorn_server, app, install):
+    install()
+    zapp = app.extensions["zapp"]
+    material = tokens.new_token(zapp.vault)
+    with zapp.database.transaction() as session:
+        tokens.install_token(session.scalars(select(Instance)).one(), material)
+    server = gunicorn_server()
+    future = [
+        {"topic": "deals", "type": "created", "deal": {"id": "d1"}},
+        {"topic": "prospects", "type": "merged", "prospect": [{"id": "a" * 24}], "operationId": "op-1"},
+    ]
+    for body in future:
+        answer = requests.post(f"{server.url}/webhooks/{material.token}", json=body, timeout=10)
+        assert answer.status_code == 202, answer.text  # so Sales does not retry it 20 times
+    with zapp.database.transaction() as session:
+        stored = sorted((event.topic, event.kind) for event in session.scalars(select(WebhookEvent)))
+    assert stored == [("deals", "created"), ("prospects", "merged")]
+    assert material.token not in server.log()
