@@ -62,6 +62,8 @@ import requests
 from cryptography.fernet import Fernet
 from harness import ROOT, free_port, print_table, print_targets
 
+from zapp.sales.breaker import COOL_DOWN_SECONDS
+
 PYTHON = sys.executable
 APP_ID, SECRET, SIGNING_KEY = "cluster-app", secrets.token_urlsafe(24), secrets.token_urlsafe(24)
 REPLY_TEMPLATE, AGENT_TEMPLATE = "welcome_lead", "follow_up"
@@ -70,6 +72,7 @@ WEB_CONCURRENCY, WORKER_THREADS = 2, 2
 REPORTS = ("speed-to-lead", "lead-sources", "agent-activity")
 OURS = ("jobs queued", "events unprocessed", "replies waiting")  # what must drain (Sales' retries are Sales')
 HUEY_KEYS = ("huey.redis.zapp", "huey.schedule.zapp")
+DRAIN_LOOK_SECONDS = 5.0  # a look at the backlog (and, tiny, a sweep) may begin just before the bound
 CANARY_SECONDS = 120.0  # a fault not recovered by then counts as never recovered
 STRANDED_AFTER = 30.0  # seconds a reply may stay claimed-but-unsent before it counts as stranded
 
@@ -95,7 +98,7 @@ class Size:
 
 
 SIZES = {
-    "tiny": Size(20, 3, 25, 20, 2, 1, 1.0, 1, 1, 4.0, 4, 2, 1, 3, 60, True),
+    "tiny": Size(20, 3, 25, 20, 2, 1, 2.0, 1, 1, 4.0, 4, 2, 1, 3, 120, True),
     "small": Size(20, 4, 120, 120, 3, 1, 1.0, 1, 2, 6.0, 20, 5, 5, 15, 480, False),
     "full": Size(30, 6, 300, 300, 4, 2, 0.5, 1, 2, 5.0, 20, 8, 5, 30, 480, False),
 }
@@ -299,9 +302,7 @@ class RedisServer:
     """A Redis server of its own on a free port, without persistence: a stop loses what it held."""
 
     def __init__(self, processes: Processes) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+        binary = debian_binary("redis-server", "redis-server")
         self.processes = processes
         self.port = free_port()
         self.command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -320,17 +321,21 @@ class RedisServer:
 # -- HAProxy -------------------------------------------------------------------------------------------
 
 
-def haproxy_binary() -> str:
-    """Debian's HAProxy, installed when missing and running as root (as ``./dev`` installs Chromium)."""
-    binary = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+def debian_binary(name: str, package: str) -> str:
+    """A Debian package's program, installed when missing and running as root (as ``./dev`` installs
+    Chromium)."""
+    places = (f"/usr/sbin/{name}", f"/usr/bin/{name}")
+    binary = shutil.which(name) or next((place for place in places if os.path.exists(place)), None)
     if binary:
         return binary
     if os.geteuid() == 0 and shutil.which("apt-get"):
         quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
         subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)  # type: ignore[call-overload]
-        subprocess.run(["apt-get", "install", "-y", "-qq", "haproxy"], check=True, **quiet)  # type: ignore[call-overload]
-        return "/usr/sbin/haproxy"
-    raise RuntimeError("haproxy is not installed (Debian: apt-get install haproxy)")
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, **quiet)  # type: ignore[call-overload]
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(f"{name} is not installed (Debian: apt-get install {package})")
 
 
 def haproxy_config(port: int, web_ports: list[int]) -> str:
@@ -404,7 +409,9 @@ class Cluster:
         for number in (1, 2):
             self.start_web(number)
         (self.folder / "haproxy.cfg").write_text(haproxy_config(self.lb_port, self.web_ports))
-        self.processes.start("haproxy", [haproxy_binary(), "-db", "-f", str(self.folder / "haproxy.cfg")])
+        self.processes.start(
+            "haproxy", [debian_binary("haproxy", "haproxy"), "-db", "-f", str(self.folder / "haproxy.cfg")]
+        )
         wait_for(lambda: _answers(self.public_url + "/readyz"), 30, "HAProxy")
         for number in (1, 2):
             self.start_worker(number)
@@ -518,6 +525,7 @@ class Recorder:
         self.keys_sent: dict[str, set[str]] = defaultdict(set)  # prospect -> Idempotency-Keys sent
         self.keys_done: dict[str, set[str]] = defaultdict(set)  # prospect -> keys answered "sent"
         self.double_acted = 0
+        self.activity: Counter = Counter()  # what Sales made: accounts, created, updated, interactions
 
     def add(self, kind: str, ok: bool, detail: str = "", at: float | None = None) -> None:
         now = time.time()
@@ -603,7 +611,12 @@ class Load:
             pending = 0
         if pending > (size.leads + size.interactions) * len(self.accounts):
             return
-        self.recorder.call("sales activity", lambda: self.cluster.control("POST", "/activity", json=body))
+        made = self.recorder.call(
+            "sales activity", lambda: self.cluster.control("POST", "/activity", json=body)
+        )
+        if made is not None:
+            with self.recorder.lock:
+                self.recorder.activity.update(made.json())
 
     # Agents: open a dialog, read its data, send a template; hand the contact off (both double clicks).
     def _agent(self) -> None:
@@ -758,6 +771,7 @@ class Fault:
     recovered: float | None = None
     bound: int = 0
     what: str = ""
+    until: float = 0.0  # errors up to then are this fault's too (an effect outlasting the canary)
     back: float = 0.0  # when what failed answered again (errors of requests started later are the bound's)
 
 
@@ -844,12 +858,14 @@ class Faults:
         self.cluster.control("POST", "/faults", json={"errorRate": 0.3})
         time.sleep(self.cluster.size.spell)
         self.cluster.control("POST", "/faults", json={"errorRate": 0})
-        fault.repaired = fault.back = time.time()
+        fault.repaired = time.time()
+        # Each process's circuit breaker may have opened on the spell: it refuses Sales calls for its
+        # cool-down after Sales is well again. Those refusals are this fault's; none may come later.
+        fault.back = fault.until = fault.repaired + COOL_DOWN_SECONDS + 1
         injected = self.cluster.control("GET", "/limits").json()["errorsInjected"] - before
-        fault.bound = injected
-        fault.what = (
-            f"30% of Sales calls answered 503 for {self.cluster.size.spell:g} s; bound: the 503s Sales gave"
-        )
+        spell, cool = self.cluster.size.spell, COOL_DOWN_SECONDS
+        fault.what = (f"30% of Sales calls answered 503 for {spell:g} s ({injected} 503s); "
+                      f"the breakers' {cool:g} s cool-down counts in; bound: none after")  # fmt: skip
         return fault
 
     def _canary(self, since: float) -> float | None:
@@ -953,10 +969,10 @@ class Checks:
     limits: dict = field(default_factory=dict)
 
 
-def check(cluster: Cluster, accounts: list[Account], recorder: Recorder) -> Checks:
+def check(cluster: Cluster, accounts: list[Account], recorder: Recorder, since: float) -> Checks:
     checks = Checks()
     _check_events(cluster, checks)
-    _check_replies(cluster, accounts, checks)
+    _check_replies(cluster, checks, since)
     _check_imports(cluster, accounts, checks)
     sent = cluster.control("GET", "/replies", params={"template": AGENT_TEMPLATE}).json()
     checks.agent_sends = sum(sent.values())
@@ -982,8 +998,9 @@ def _check_events(cluster: Cluster, checks: Checks) -> None:
     checks.processed = sum(1 for event in delivered if event in processed)
 
 
-def _check_replies(cluster: Cluster, accounts: list[Account], checks: Checks) -> None:
-    core = [a.account_id for a in accounts if a.core and a.state == "enabled"]
+def _check_replies(cluster: Cluster, checks: Checks, since: float) -> None:
+    """Every new prospect of an instance installed before the load (its automatic reply turned on
+    from the start) and enabled at the end."""
     rows = cluster.query(
         "SELECT DISTINCT e.payload->'prospect'->0->>'id', r.state, "
         "       r.created_at < now() - make_interval(secs => %s) "
@@ -991,8 +1008,8 @@ def _check_replies(cluster: Cluster, accounts: list[Account], checks: Checks) ->
         "LEFT JOIN auto_replies r ON r.instance_id = e.instance_id "
         "     AND r.prospect_id = e.payload->'prospect'->0->>'id' "
         "WHERE e.topic = 'prospects' AND e.kind = 'created' AND i.state = 'enabled' "
-        "  AND i.sales_account_id = ANY(%s)",
-        STRANDED_AFTER, core,
+        "  AND i.created_at < to_timestamp(%s)",
+        STRANDED_AFTER, since,
     )  # fmt: skip
     replies = cluster.control("GET", "/replies", params={"template": REPLY_TEMPLATE}).json()
     checks.replied_twice = sum(1 for count in replies.values() if count > 1)
@@ -1039,6 +1056,7 @@ class Cost:
     worker: float = 0.0
     count: int = 0
     wall: float = 0.0
+    latency: float = 0.0  # mean seconds a request of this kind took, seen from the client
 
 
 def measure(
@@ -1060,10 +1078,12 @@ def measure(
         wait_for(lambda: backlog(cluster)["events unprocessed"] == 0, 120, "calibration events")
         count = _deliveries(cluster) - delivered_before
     else:
-        count = sum(1 for r in recorder.results[before:] if r.kind in count_kinds and r.ok)
+        done = [r for r in recorder.results[before:] if r.kind in count_kinds and r.ok]
+        count = len(done)
+        latency = sum(r.end - r.at for r in done) / count if count else 0.0
     web_cpu = cluster.processes.cpu_seconds(web) - web_cpu
     worker_cpu = cluster.processes.cpu_seconds(workers) - worker_cpu
-    cost = Cost(web_cpu, worker_cpu, count, time.time() - started)
+    cost = Cost(web_cpu, worker_cpu, count, time.time() - started, latency if kind == "pages" else 0.0)
     return cost
 
 
@@ -1117,7 +1137,7 @@ def run(cluster: Cluster, args: argparse.Namespace) -> int:
     progress("load stopped; draining")
     drained, left = drain(cluster)
     progress(f"drained in {drained:.0f} s; checking")
-    checks = check(cluster, accounts, recorder)
+    checks = check(cluster, accounts, recorder, load_started)
     progress("measuring CPU cost per kind")
     costs = {
         "webhooks": measure(cluster, load, recorder, "webhooks", ()),
@@ -1146,8 +1166,9 @@ def errors_by_fault(recorder: Recorder, faults: list[Fault], started: float) -> 
 
 
 def _window_end(fault: Fault) -> float:
-    """Until the canary got through (the next fault begins later), or a minute if it never did."""
-    return fault.repaired + (fault.recovered if fault.recovered is not None else 60.0)
+    """Until the canary got through (the next fault begins later), or a minute if it never did; or
+    until the fault's own ``until``."""
+    return max(fault.repaired + (fault.recovered if fault.recovered is not None else 60.0), fault.until)
 
 
 def _counted(fault: Fault, errors: list[Result]) -> int:
@@ -1181,7 +1202,8 @@ def promises(cluster, recorder, faults, checks: Checks, drained, left) -> list[t
          checks.import_matching == checks.import_accounts),
         ("429s caused by us", str(limits.get("overLimit")), "0", limits.get("overLimit") == 0),
         ("queues drained", f"{drained:.0f} s", f"<= {cluster.size.drain:g} s",
-         not any(count for name, count in left.items() if name in OURS)),
+         drained <= cluster.size.drain + DRAIN_LOOK_SECONDS
+         and not any(count for name, count in left.items() if name in OURS)),
         ("errors with no fault", str(len(filed.get("no fault", []))), "0", not filed.get("no fault")),
     ]  # fmt: skip
     for fault in faults:
@@ -1198,7 +1220,7 @@ def report(cluster, args, recorder: Recorder, faults: list[Fault], checks: Check
     print(f"cluster: size {args.size}, {size.accounts} + {size.spare} accounts, "
           f"{size.prospects} prospects each, "
           f"Sales limit {cluster.rate_limit}/min per key, {os.cpu_count()} cores, "
-          f"PostgreSQL: {type(cluster.postgres).__name__}")  # fmt: skip
+          f"database fault: {cluster.postgres.restart_name}")  # fmt: skip
     rows = [
         ("setup / load / drain", f"{times['setup']:.0f} / {times['load']:.0f} / {times['drain']:.0f} s"),
         *(
@@ -1219,6 +1241,8 @@ def report(cluster, args, recorder: Recorder, faults: list[Fault], checks: Check
         ("automatic replies: once / twice / unknown / stranded / missing",
          f"{checks.replied_once} / {checks.replied_twice} / {checks.reply_unknown} / "
          f"{checks.reply_stranded} / {checks.reply_missing}"),
+        ("Sales activity: leads created / interactions made",
+         f"{recorder.activity['created']:,} / {recorder.activity['interactions']:,}"),
         ("agent templates sent (double clicks acting twice)",
          f"{checks.agent_sends} ({recorder.double_acted})"),
         ("429s: by us / in the storm", f"{limits.get('overLimit')} / {limits.get('stormRefused')}"),
@@ -1234,23 +1258,27 @@ def report(cluster, args, recorder: Recorder, faults: list[Fault], checks: Check
     print_targets(promises(cluster, recorder, faults, checks, times["drain"], times["left"]))
 
 
+# A busy account's peak hour (inferred: no source gives one): new leads and interactions notified,
+# and toolbar dialogs or reports opened by its agents and managers.
+PEAK_EVENTS_PER_HOUR, PEAK_OPENS_PER_HOUR = 600, 120
+
+
 def capacity_rows(costs: dict[str, Cost]) -> list[tuple[str, str]]:
     """Per-request CPU cost and what one core sustains at it (90% busy, nothing else on it)."""
     hooks, pages = costs["webhooks"], costs["pages"]
-    rows = []
-    if hooks.count:
-        ack, work = hooks.web / hooks.count, hooks.worker / hooks.count
-        rows += [
-            ("CPU per webhook: ack (web) / processing (worker)", f"{ack * 1000:.1f} / {work * 1000:.1f} ms"),
-            ("webhooks per second per core (ack + processing)", f"{0.9 / (ack + work):,.0f}"),
-        ]
-    if pages.count:
-        page = pages.web / pages.count
-        rows += [
-            ("CPU per page open (web)", f"{page * 1000:.1f} ms"),
-            ("page opens per second per core", f"{0.9 / page:,.0f}"),
-        ]
-    return rows
+    if not hooks.count or not pages.count:
+        return [("capacity", "not measured (no request of a kind completed)")]
+    ack, work, page = hooks.web / hooks.count, hooks.worker / hooks.count, pages.web / pages.count
+    per_account = (PEAK_EVENTS_PER_HOUR * (ack + work) + PEAK_OPENS_PER_HOUR * page) / 3600
+    return [
+        ("CPU per webhook: ack (web) / processing (worker)", f"{ack * 1000:.1f} / {work * 1000:.1f} ms"),
+        ("CPU per page open (web); its latency", f"{page * 1000:.1f} ms; {pages.latency * 1000:.0f} ms"),
+        ("per core: webhooks/s (ack + processing)", f"{0.9 / (ack + work):,.0f}"),
+        ("per core: webhook acks/s (web alone)", f"{0.9 / ack:,.0f}"),
+        ("per core: page opens/s", f"{0.9 / page:,.0f}"),
+        ("per core: busy accounts (600 events + 120 opens an hour)", f"{0.9 / per_account:,.0f}"),
+        ("web processes one core keeps busy (latency / CPU)", f"{pages.latency / page:.1f}"),
+    ]
 
 
 if __name__ == "__main__":

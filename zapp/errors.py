@@ -12,9 +12,13 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 MACHINE_PREFIXES = ("/lifecycle", "/webhooks", "/openapi.json", "/healthz", "/readyz", "/api/")
 
@@ -97,7 +101,18 @@ def _handle_unexpected(error: Exception) -> Response:
     return error_response(500, "Something went wrong on our side; it has been logged. Try again.")
 
 
+def _handle_database_unavailable(error: Exception) -> Response:
+    """The database unreachable (restarting, failing over) or its pool exhausted: a 503 with
+    ``Retry-After``, which a balancer or a person may retry, rather than a 500 that reads as a bug."""
+    log.warning("database unavailable (%s); answering 503", type(error).__name__)
+    response = error_response(503, "The service is briefly unavailable; try again in a few seconds.")
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(OperationalError, _handle_database_unavailable)
+    app.register_error_handler(PoolTimeout, _handle_database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -205,6 +205,15 @@ class EventProcessor:
             )
             return sorted(claimed), ids[-1]
 
+    def release(self, ids: list[int], claimed_at: datetime) -> None:
+        """Undo ``claim_new``'s claims (made at ``claimed_at``) on events that could not be queued."""
+        with self._database.transaction() as session:
+            session.execute(
+                update(WebhookEvent.__table__)
+                .where(WebhookEvent.id.in_(ids), WebhookEvent.retry_at == claimed_at + REQUEUE_AFTER)
+                .values(retry_at=None)
+            )
+
     def purge(self, received_before: datetime, batch: int = PURGE_BATCH) -> int:
         """Delete the events past keeping (see ``retention``), a batch per transaction; how many."""
         return purge_events(self._database, received_before, batch)

@@ -31,8 +31,12 @@ def upgrade() -> None:
         sa.Column("key2", sa.Integer(), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.Column("label", sa.String(200), nullable=False),
-        sa.PrimaryKeyConstraint("instance_id", "kind", "grain", "bucket", "group_id", "key1", "key2"),
-    )
+        sa.PrimaryKeyConstraint(
+            "instance_id", "kind", "grain", "bucket", "group_id", "key1", "key2",
+            postgresql_include=["count", "label"],
+        ),
+        sqlite_with_rowid=False,
+    )  # fmt: skip
     _fill_from_the_store()
 
 

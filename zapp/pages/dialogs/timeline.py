@@ -7,6 +7,8 @@ guarded by the page's context token.
 
 from __future__ import annotations
 
+import functools
+
 from flask import Response, jsonify, request, url_for
 from marshmallow import ValidationError
 
@@ -44,6 +46,15 @@ MESSAGES = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _page_strings(language: str) -> dict[str, dict[str, str]]:
+    """The script's strings in ``language``: the same on every open, so translated once per process."""
+    return {
+        "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
+        "via": {key: translate(language, label) for key, label in VIA_LABELS.items()},
+    }
+
+
 @dialog(
     "timeline",
     name=N_("Timeline"),
@@ -56,8 +67,7 @@ def timeline(page: Page) -> Response:
         "context": page.context_token,
         "language": language,
         "urls": {"data": url_for("pages.timeline_data", prospect=page.prospect)},
-        "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
-        "via": {key: translate(language, label) for key, label in VIA_LABELS.items()},
+        **_page_strings(language),
     }
     return render_page("pages/dialogs/timeline.html", language, page_data=page_data)
 
