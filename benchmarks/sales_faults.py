@@ -3,8 +3,9 @@ settings: zapp.gunicorn_config, 2 sync workers, 30 s worker timeout) against the
 
 Each scenario gets a fresh gunicorn (fresh circuit breakers) and a Sales account of its own (a
 rate-limit window of its own), and sends its requests from as many client threads as there are
-workers, so every worker is waiting on Sales at once. The page's Sales budget is ZAPP_SALES_REQUEST_BUDGET (8 s by default); no answer may take longer than it (plus a
-second for the page's own work), none may be a 500, and no worker may be killed.
+workers, so every worker is waiting on Sales at once. The page's Sales budget is
+ZAPP_SALES_REQUEST_BUDGET (8 s by default); no answer may take longer than it (plus a second for
+the page's own work), none may be a 500, and no worker may be killed.
 
     python benchmarks/sales_faults.py                # Sales 45 s late, 3 calls per window, errors
     python benchmarks/sales_faults.py --size tiny    # the smoke size CI runs (1 s budget, 3 s late)
