@@ -244,12 +244,11 @@ def test_another_site_can_neither_post_to_the_app_nor_frame_it(host, browser_pag
       </form></body></html>"""
     frame_page = f'<!doctype html><html><body><iframe id="framed" src="{signed}"></iframe></body></html>'
     evil = other_site({"/form": form_page, "/frame": frame_page})
-    page.goto(f"{evil}/frame")
     # frame-ancestors lets only Sales' origin frame the page: Chromium shows its own error instead.
-    wait_until(
-        lambda: len(page.frames) > 1 and page.frames[1].url.startswith("chrome-error://"),
-        message="Chromium refusing to frame the page",
-    )
+    # (Waited for as a Playwright event: a plain polling loop would not let Playwright see it.)
+    refused = page.expect_event("framenavigated", lambda frame: frame.url.startswith("chrome-error://"))
+    with refused:
+        page.goto(f"{evil}/frame")
     assert page.frame_locator("#framed").get_by_text("Messages").count() == 0
 
     page.goto(f"{evil}/form")

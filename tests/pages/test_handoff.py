@@ -28,12 +28,13 @@ class Handoff:
             self.page["urls"][what], json={"prospect": self.prospect["id"], **fields}, headers=headers
         )
 
-    def interactions(self, via: str) -> list[dict]:
-        return [
-            self.data.interactions[i]
-            for i in self.data.by_prospect.get(self.prospect["id"], [])
-            if self.data.interactions[i]["via"] == via
-        ]
+    def interactions(self, kind: str) -> list[dict]:
+        """The contact's transfers (an output naming the target) or notes (no ``via``: the seed's
+        ``via`` values name no note)."""
+        items = [self.data.interactions[i] for i in self.data.by_prospect.get(self.prospect["id"], [])]
+        if kind == "transfer":
+            return [item for item in items if "transferedToGroupId" in (item.get("output") or {})]
+        return [item for item in items if "via" not in item and "comment" in (item.get("output") or {})]
 
 
 @pytest.fixture
@@ -75,7 +76,8 @@ def test_a_transfer_to_a_group_moves_the_contact(handoff):
     group = handoff.load().json["groups"][0]
     response = handoff.act("transfer", group=group["id"])
     assert response.status_code == 200
-    assert handoff.prospect["groupId"] == group["id"] and handoff.prospect["agent"] is None
+    assert handoff.prospect["groupId"] == group["id"] and handoff.prospect.get("agent") is None
+    assert handoff.prospect["group"] == group["name"]  # the group's name, never a stale one
 
 
 @pytest.mark.parametrize("fields", [{"agent": "f" * 24}, {}, {"agent": "a" * 24, "group": "b" * 24}])

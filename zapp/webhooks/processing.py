@@ -29,6 +29,7 @@ from ..models import Instance, InstanceState, StoredProspect, WebhookEvent, utcn
 from ..sales import SalesClient
 from ..sales.errors import NotFound
 from ..sales.ids import OBJECT_ID
+from ..sales.inferred import UPDATE_ITEM_KEYS
 from ..store.records import (
     epoch_ms,
     interaction_row,
@@ -258,6 +259,9 @@ class EventProcessor:
                     work.reply_to.append((prospect, row["group_id"]))
         elif event.topic == "prospects":
             work.partial_prospects = _summary_rows(event, summaries, _windows(event.payload))
+        elif event.topic in ("agents", "quotes"):
+            # Their prospect summaries are as current as any other envelope's (L1266-1329).
+            work.partial_prospects = _summary_rows(event, summaries, {})
         elif event.topic == "interactions":
             work.partial_prospects = _summary_rows(event, summaries, {})
             self._prepare_interaction(event, client, summaries, work)
@@ -373,11 +377,19 @@ def _windows(payload: Mapping[str, Any]) -> dict[str, int | None]:
 
 
 def _with_updates(summary: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The summary with ``updates[]`` applied (``{"field", "value"}`` each) and the event's time."""
+    """The summary with ``updates[]`` applied and the event's time.
+
+    The seed prints ``updates`` as ``[{}]``; its item shape is ``inferred.UPDATE_ITEM_KEYS``. A
+    change of ``agent`` names an id, not the summary's array of agents: the summary tells the agent.
+    """
     merged = dict(summary)
+    name_key, value_key = UPDATE_ITEM_KEYS
     for change in payload.get("updates") or ():
-        if isinstance(change, Mapping) and isinstance(change.get("field"), str) and "value" in change:
-            merged[change["field"]] = change["value"]
+        if not isinstance(change, Mapping) or value_key not in change:
+            continue
+        name = change.get(name_key)
+        if isinstance(name, str) and name != "agent":
+            merged[name] = change[value_key]
     if not merged.get("updatedAt") and payload.get("updatedAt"):
         merged["updatedAt"] = payload["updatedAt"]
     return merged
