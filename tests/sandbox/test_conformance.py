@@ -11,6 +11,7 @@ from __future__ import annotations
 import requests
 
 from tests.conftest import contact_writes
+from tests.seed_examples import example
 from zapp.sales import MemoryBudget, SalesClient
 from zapp.sales import models as m
 
@@ -186,3 +187,26 @@ def test_additional_data_needs_its_scope(sandbox):
     client = SalesClient(narrow["apiKey"], base_url=sandbox.api_url, budget=MemoryBudget())
     prospect = client.process_lead(LEAD)
     assert "additionalData" not in client.get_prospect(prospect.id)
+
+
+def test_the_seeds_request_examples_are_accepted_verbatim(sandbox):
+    """The lead (L67-L129, with ``nin`` objects and ``source``), template (L657-L661), transfer with both
+    ``group`` and ``user`` (L622-L624), and archive (L894-L899) examples."""
+    account = sandbox.create_account(act_as_user=True)
+    client = SalesClient(account["apiKey"], base_url=sandbox.api_url, budget=MemoryBudget())
+    created = client.process_lead(example("lead_request"))
+    assert created.nin == [{"type": "DNI", "number": "23345223"}] and created.leads[0].priority == 0
+    state = sandbox.state.accounts[account["accountId"]]
+    agent = next(a for a in state.agents.values() if a["active"])
+    transfer = {**example("transfer_request"), "group": agent["groupId"], "user": agent["id"]}
+    assert client.transfer_as_user(created.id, **transfer) == {"success": True}
+    moved = client.get_prospect(created.id)
+    assert (moved.agent.id, moved.groupId, moved.group) == (
+        agent["id"], agent["groupId"], state.groups[agent["groupId"]]["displayName"])  # fmt: skip
+    template = example("template_message_request")
+    template["key"] = "welcome_lead"
+    client.send_template(created.id, "whatsapp", template["key"], template["parameters"])
+    archive = example("archive_request")
+    archive["archivingReason"] = client.archiving_reasons()[0].reason
+    archived = client.archive(created.id, archive.pop("archivingReason"), **archive)
+    assert archived.status == "archived" and archive["phone"] in archived.phones  # the phone is kept

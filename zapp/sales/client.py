@@ -637,9 +637,11 @@ def _retry_after_seconds(value: str | None, now: float) -> float | None:
 
 
 def _target(group: str | None, user: str | None) -> dict[str, str]:
-    if bool(group) == bool(user):
-        raise ValueError("transfer to exactly one of a group or a user")
-    return {"group": require_id(group, "group id")} if group else {"user": require_id(user, "user id")}
+    """A transfer's destination: a group, a user, or both as the seed's example sends (L622-L624)."""
+    if not group and not user:
+        raise ValueError("transfer to a group, a user or both")
+    target = {"group": require_id(group, "group id")} if group else {}
+    return {**target, "user": require_id(user, "user id")} if user else target
 
 
 MAX_SALES_MESSAGE = 500
