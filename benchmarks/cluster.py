@@ -62,6 +62,8 @@ import requests
 from cryptography.fernet import Fernet
 from harness import ROOT, free_port, print_table, print_targets
 
+from zapp.sales.breaker import COOL_DOWN_SECONDS
+
 PYTHON = sys.executable
 APP_ID, SECRET, SIGNING_KEY = "cluster-app", secrets.token_urlsafe(24), secrets.token_urlsafe(24)
 REPLY_TEMPLATE, AGENT_TEMPLATE = "welcome_lead", "follow_up"
@@ -70,6 +72,7 @@ WEB_CONCURRENCY, WORKER_THREADS = 2, 2
 REPORTS = ("speed-to-lead", "lead-sources", "agent-activity")
 OURS = ("jobs queued", "events unprocessed", "replies waiting")  # what must drain (Sales' retries are Sales')
 HUEY_KEYS = ("huey.redis.zapp", "huey.schedule.zapp")
+DRAIN_LOOK_SECONDS = 5.0  # a look at the backlog (and, tiny, a sweep) may begin just before the bound
 CANARY_SECONDS = 120.0  # a fault not recovered by then counts as never recovered
 STRANDED_AFTER = 30.0  # seconds a reply may stay claimed-but-unsent before it counts as stranded
 
@@ -95,7 +98,7 @@ class Size:
 
 
 SIZES = {
-    "tiny": Size(20, 3, 25, 20, 2, 1, 2.0, 1, 1, 4.0, 4, 2, 1, 3, 60, True),
+    "tiny": Size(20, 3, 25, 20, 2, 1, 2.0, 1, 1, 4.0, 4, 2, 1, 3, 120, True),
     "small": Size(20, 4, 120, 120, 3, 1, 1.0, 1, 2, 6.0, 20, 5, 5, 15, 480, False),
     "full": Size(30, 6, 300, 300, 4, 2, 0.5, 1, 2, 5.0, 20, 8, 5, 30, 480, False),
 }
@@ -299,9 +302,7 @@ class RedisServer:
     """A Redis server of its own on a free port, without persistence: a stop loses what it held."""
 
     def __init__(self, processes: Processes) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+        binary = debian_binary("redis-server", "redis-server")
         self.processes = processes
         self.port = free_port()
         self.command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -320,17 +321,21 @@ class RedisServer:
 # -- HAProxy -------------------------------------------------------------------------------------------
 
 
-def haproxy_binary() -> str:
-    """Debian's HAProxy, installed when missing and running as root (as ``./dev`` installs Chromium)."""
-    binary = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+def debian_binary(name: str, package: str) -> str:
+    """A Debian package's program, installed when missing and running as root (as ``./dev`` installs
+    Chromium)."""
+    places = (f"/usr/sbin/{name}", f"/usr/bin/{name}")
+    binary = shutil.which(name) or next((place for place in places if os.path.exists(place)), None)
     if binary:
         return binary
     if os.geteuid() == 0 and shutil.which("apt-get"):
         quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
         subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)  # type: ignore[call-overload]
-        subprocess.run(["apt-get", "install", "-y", "-qq", "haproxy"], check=True, **quiet)  # type: ignore[call-overload]
-        return "/usr/sbin/haproxy"
-    raise RuntimeError("haproxy is not installed (Debian: apt-get install haproxy)")
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, **quiet)  # type: ignore[call-overload]
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(f"{name} is not installed (Debian: apt-get install {package})")
 
 
 def haproxy_config(port: int, web_ports: list[int]) -> str:
@@ -404,7 +409,9 @@ class Cluster:
         for number in (1, 2):
             self.start_web(number)
         (self.folder / "haproxy.cfg").write_text(haproxy_config(self.lb_port, self.web_ports))
-        self.processes.start("haproxy", [haproxy_binary(), "-db", "-f", str(self.folder / "haproxy.cfg")])
+        self.processes.start(
+            "haproxy", [debian_binary("haproxy", "haproxy"), "-db", "-f", str(self.folder / "haproxy.cfg")]
+        )
         wait_for(lambda: _answers(self.public_url + "/readyz"), 30, "HAProxy")
         for number in (1, 2):
             self.start_worker(number)
@@ -764,6 +771,7 @@ class Fault:
     recovered: float | None = None
     bound: int = 0
     what: str = ""
+    until: float = 0.0  # errors up to then are this fault's too (an effect outlasting the canary)
     back: float = 0.0  # when what failed answered again (errors of requests started later are the bound's)
 
 
@@ -850,12 +858,14 @@ class Faults:
         self.cluster.control("POST", "/faults", json={"errorRate": 0.3})
         time.sleep(self.cluster.size.spell)
         self.cluster.control("POST", "/faults", json={"errorRate": 0})
-        fault.repaired = fault.back = time.time()
+        fault.repaired = time.time()
+        # Each process's circuit breaker may have opened on the spell: it refuses Sales calls for its
+        # cool-down after Sales is well again. Those refusals are this fault's; none may come later.
+        fault.back = fault.until = fault.repaired + COOL_DOWN_SECONDS + 1
         injected = self.cluster.control("GET", "/limits").json()["errorsInjected"] - before
-        fault.bound = injected
-        fault.what = (
-            f"30% of Sales calls answered 503 for {self.cluster.size.spell:g} s; bound: the 503s Sales gave"
-        )
+        spell, cool = self.cluster.size.spell, COOL_DOWN_SECONDS
+        fault.what = (f"30% of Sales calls answered 503 for {spell:g} s ({injected} 503s); "
+                      f"the breakers' {cool:g} s cool-down counts in; bound: none after")  # fmt: skip
         return fault
 
     def _canary(self, since: float) -> float | None:
@@ -1156,8 +1166,9 @@ def errors_by_fault(recorder: Recorder, faults: list[Fault], started: float) -> 
 
 
 def _window_end(fault: Fault) -> float:
-    """Until the canary got through (the next fault begins later), or a minute if it never did."""
-    return fault.repaired + (fault.recovered if fault.recovered is not None else 60.0)
+    """Until the canary got through (the next fault begins later), or a minute if it never did; or
+    until the fault's own ``until``."""
+    return max(fault.repaired + (fault.recovered if fault.recovered is not None else 60.0), fault.until)
 
 
 def _counted(fault: Fault, errors: list[Result]) -> int:
@@ -1191,7 +1202,8 @@ def promises(cluster, recorder, faults, checks: Checks, drained, left) -> list[t
          checks.import_matching == checks.import_accounts),
         ("429s caused by us", str(limits.get("overLimit")), "0", limits.get("overLimit") == 0),
         ("queues drained", f"{drained:.0f} s", f"<= {cluster.size.drain:g} s",
-         not any(count for name, count in left.items() if name in OURS)),
+         drained <= cluster.size.drain + DRAIN_LOOK_SECONDS
+         and not any(count for name, count in left.items() if name in OURS)),
         ("errors with no fault", str(len(filed.get("no fault", []))), "0", not filed.get("no fault")),
     ]  # fmt: skip
     for fault in faults:
@@ -1208,7 +1220,7 @@ def report(cluster, args, recorder: Recorder, faults: list[Fault], checks: Check
     print(f"cluster: size {args.size}, {size.accounts} + {size.spare} accounts, "
           f"{size.prospects} prospects each, "
           f"Sales limit {cluster.rate_limit}/min per key, {os.cpu_count()} cores, "
-          f"PostgreSQL: {type(cluster.postgres).__name__}")  # fmt: skip
+          f"database fault: {cluster.postgres.restart_name}")  # fmt: skip
     rows = [
         ("setup / load / drain", f"{times['setup']:.0f} / {times['load']:.0f} / {times['drain']:.0f} s"),
         *(

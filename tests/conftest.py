@@ -275,6 +275,14 @@ def sent_to(sandbox, prospect_id: str) -> list[dict]:
     return response.json()
 
 
+def contact_writes(sandbox, api_key: str, prospect_id: str, channel: str = "whatsapp", **extra) -> dict:
+    """The contact sends a message on ``channel``: Sales records it and opens the conversation window."""
+    body = {"apiKey": api_key, "prospect": prospect_id, "channel": channel, "content": "Oi!", **extra}
+    response = requests.post(f"{sandbox.base_url}/_sandbox/inbound", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def wait_until(predicate, seconds: float = 30, interval: float = 0.1, message: str = "condition"):
     """Poll ``predicate`` until it returns something truthy; fail the test after ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -347,9 +355,11 @@ def sandbox_factory(sandbox_servers):
         return sandbox
 
     yield _start
+    drifted = [problem for sandbox in taken for problem in sandbox.state.violations]
     for sandbox in taken:
         sandbox_servers.give_back(sandbox)
     forget_breakers()  # the next test's sandbox, at the same address, must not find a breaker this one opened
+    assert not drifted, f"the sandbox sent what the Sales reference does not allow: {drifted[:5]}"
 
 
 @pytest.fixture

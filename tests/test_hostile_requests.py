@@ -9,8 +9,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from tests.conftest import APP_ID, APP_SECRET
+from zapp.models import Instance, WebhookEvent
+from zapp.webhooks import tokens
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # about HTTP, not SQL
 
@@ -80,8 +83,9 @@ def test_every_hostile_input_is_a_4xx_in_our_envelope(gunicorn_server):
     assert "Traceback" not in server.log() and '" 500 ' not in server.log()
 
 
-def test_no_encoding_of_a_secret_reaches_either_log(gunicorn_server):
-    server = gunicorn_server({"ZAPP_LOG_LEVEL": "DEBUG"})
+@pytest.mark.parametrize("level", ["DEBUG", "WARNING"])  # with and without the app's request lines
+def test_no_encoding_of_a_secret_reaches_either_log(gunicorn_server, level):
+    server = gunicorn_server({"ZAPP_LOG_LEVEL": level})
     url = server.url
     creds = {"X-App-Id": APP_ID, "X-App-Secret": APP_SECRET}
     key = _install(url, creds)
@@ -116,7 +120,28 @@ def test_no_encoding_of_a_secret_reaches_either_log(gunicorn_server):
         answer = requests.post(url + path, json={"topic": "prospects"}, timeout=10)
         assert 400 <= answer.status_code < 500, (path, answer.status_code)
     log = server.log()
-    assert "/lifecycle/settings" in log and "/webhooks/<token>" in log
+    assert "/lifecycle/settings" in log
+    assert "/webhooks/<token>" in log if level == "DEBUG" else "/webhooks/[redacted]" in log
     assert '"GET /lifecycle/settings?api-key=[redacted]' in log  # the access line, decoded and masked
     for secret in (key, signature, token):
         assert secret not in log
+
+
+def test_an_unknown_topic_or_type_is_acknowledged_and_stored_under_gunicorn(gunicorn_server, app, install):
+    install()
+    zapp = app.extensions["zapp"]
+    material = tokens.new_token(zapp.vault)
+    with zapp.database.transaction() as session:
+        tokens.install_token(session.scalars(select(Instance)).one(), material)
+    server = gunicorn_server()
+    future = [
+        {"topic": "deals", "type": "created", "deal": {"id": "d1"}},
+        {"topic": "prospects", "type": "merged", "prospect": [{"id": "a" * 24}], "operationId": "op-1"},
+    ]
+    for body in future:
+        answer = requests.post(f"{server.url}/webhooks/{material.token}", json=body, timeout=10)
+        assert answer.status_code == 202, answer.text  # so Sales does not retry it 20 times
+    with zapp.database.transaction() as session:
+        stored = sorted((event.topic, event.kind) for event in session.scalars(select(WebhookEvent)))
+    assert stored == [("deals", "created"), ("prospects", "merged")]
+    assert material.token not in server.log()

@@ -186,3 +186,36 @@ def test_a_run_that_fails_unexpectedly_releases_its_lease_for_the_jobs_retry(app
         ).one()
     assert lease is None and provisioned is None
     zapp.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("act_as_user", "scope", "topics"),
+    [
+        (True, True, {"prospects", "interactions", "agents"}),
+        (False, True, {"prospects", "interactions", "agents"}),  # the scope, no user chosen yet
+        (True, False, {"prospects", "interactions"}),
+    ],
+)
+def test_the_agents_topic_is_subscribed_where_the_key_has_the_act_as_user_scope(
+    app_env, sandbox, act_as_user, scope, topics
+):
+    from zapp.sandbox.state import ALL_SCOPES
+
+    scopes = [s for s in ALL_SCOPES if scope or s != "integration:act-as-user"]
+    account = sandbox.create_account(act_as_user=act_as_user, scopes=scopes)
+    application = create_app(
+        {**app_env, "ZAPP_SALES_API_URL": sandbox.api_url, "ZAPP_PUBLIC_URL": "http://127.0.0.1:9"}
+    )
+    try:
+        zapp = application.extensions["zapp"]
+        public_id = zapp.lifecycle.install(account["apiKey"], True).public_id
+        assert zapp.provisioner.provision(public_id)
+        [subscription] = [s for s in sandbox.state.subscriptions.values() if s["active"]]
+        assert set(subscription["topics"]) == topics
+        with zapp.database.transaction() as session:
+            assert set(session.scalars(select(Subscription.topics)).one()) == topics
+        # Provisioning again (a key refresh, a re-enable) keeps the subscription it made.
+        zapp.provisioner.provision(public_id)
+        assert [s["id"] for s in sandbox.state.subscriptions.values() if s["active"]] == [subscription["id"]]
+    finally:
+        application.extensions["zapp"].database.dispose()

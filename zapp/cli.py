@@ -6,8 +6,6 @@ run without production secrets; everything else needs the configured app.
 
 from __future__ import annotations
 
-import functools
-
 import click
 from alembic import command as alembic_command
 from flask import Flask, current_app
@@ -109,9 +107,7 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     zapp = services(current_app)
     storage = "Redis" if zapp.config.redis_url else "a SQLite queue file"
     click.echo(f"worker: {threads} threads, jobs in {storage}; Ctrl-C stops after the running jobs")
-    feed = EventFeed(
-        zapp.events, zapp.database, functools.partial(zapp.jobs.enqueue_safely, zapp.jobs.process_event)
-    )
+    feed = EventFeed(zapp.events, zapp.database, zapp.jobs.process_event)  # a refused enqueue raises
     run_worker(zapp.jobs.queue, threads, periodic=not no_periodic, feed=feed)
 
 

@@ -18,6 +18,7 @@ from .sales.budget import build_budget
 from .store.history import HistoryImporter
 from .vault import Vault
 from .webhooks.auto_reply import AutoReplier
+from .webhooks.custom_field_writer import CustomFieldWriter
 from .webhooks.inbox import Inbox
 from .webhooks.processing import EventProcessor
 
@@ -33,6 +34,7 @@ class Zapp:
     inbox: Inbox
     events: EventProcessor
     history: HistoryImporter
+    custom_fields: CustomFieldWriter
     clients: SalesClients
     """``clients.client_for(installation)``: the installation's Sales client; its budget is shared by
     every process."""
@@ -52,7 +54,8 @@ def build_services(config: Config, instance_path: str) -> Zapp:
     events = EventProcessor(database, clients, AutoReplier(database))
     history = HistoryImporter(database, clients)
     retention = timedelta(days=config.event_retention_days)
-    jobs = Jobs(build_queue(config, instance_path), provisioner, events, history, retention)
+    custom_fields = CustomFieldWriter(database, clients)
+    jobs = Jobs(build_queue(config, instance_path), provisioner, events, history, retention, custom_fields)
     lifecycle.subscribe(jobs.on_lifecycle)
     lifecycle.before_delete(provisioner.deactivate_subscriptions)
     return Zapp(
@@ -65,6 +68,7 @@ def build_services(config: Config, instance_path: str) -> Zapp:
         inbox=Inbox(database, vault),
         events=events,
         history=history,
+        custom_fields=custom_fields,
         clients=clients,
     )
 

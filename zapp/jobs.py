@@ -34,6 +34,7 @@ from .store.history import ImportRefused
 if TYPE_CHECKING:
     from .provisioning import Provisioner
     from .store.history import HistoryImporter
+    from .webhooks.custom_field_writer import CustomFieldWriter
     from .webhooks.feed import EventFeed
     from .webhooks.processing import EventProcessor
 
@@ -45,6 +46,8 @@ EVENT_RETRIES = 8
 EVENT_RETRY_DELAY = 2  # seconds, doubled: about 8.5 min, then the sweep takes over
 IMPORT_RETRIES = 8
 IMPORT_RETRY_DELAY = 10  # seconds, doubled: about 42 min; each retry resumes from the checkpoint
+FIELDS_RETRIES = 8
+FIELDS_RETRY_DELAY = 5  # seconds, doubled: about 21 min
 SWEEP_AFTER = timedelta(minutes=1)
 REDIS_CONNECT_TIMEOUT = 2  # seconds
 REDIS_TIMEOUT = 5  # seconds
@@ -106,12 +109,14 @@ class Jobs:
         events: EventProcessor,
         history: HistoryImporter,
         event_retention: timedelta,
+        custom_fields: CustomFieldWriter,
     ) -> None:
         self.queue = queue
         self._event_retention = event_retention
         self._provisioner = provisioner
         self._events = events
         self._history = history
+        self._custom_fields = custom_fields
         self.provision = queue.task(
             retries=PROVISION_RETRIES,
             retry_delay=PROVISION_RETRY_DELAY,
@@ -129,6 +134,12 @@ class Jobs:
         self.import_history = queue.task(
             retries=IMPORT_RETRIES, retry_delay=IMPORT_RETRY_DELAY, retry_backoff=2, name="import_history"
         )(self._import_history)
+        self.fill_custom_fields = queue.task(
+            retries=FIELDS_RETRIES, retry_delay=FIELDS_RETRY_DELAY, retry_backoff=2, name="fill_custom_fields"
+        )(self._fill_custom_fields)
+        events.on_first_contact(lambda instance_id, prospect_id: self.enqueue_safely(
+            self.fill_custom_fields, instance_id, prospect_id
+        ))  # fmt: skip
 
     def _provision(self, public_id: str) -> None:
         """No huey lock (they never expire, so a worker killed mid-run would strand the instance):
@@ -186,6 +197,10 @@ class Jobs:
             self._history.run(public_id)
         except ImportRefused as refusal:
             log.info("history import of %s not run: %s", public_id, refusal)
+
+    def _fill_custom_fields(self, instance_id: int, prospect_id: str) -> None:
+        """Write a contact's first-response fields in Sales; Sales errors make huey retry."""
+        self._custom_fields.fill(instance_id, prospect_id)
 
     def on_lifecycle(self, event: str, public_id: str) -> None:
         """Listener for ``LifecycleService``: queue the work each committed transition calls for.

@@ -240,6 +240,7 @@ class StoredProspect(Base):
         Index("ix_store_prospects_group_created", "instance_id", "group_id", "created_ms"),
         # The speed-to-lead report lists the contacts still waiting, oldest first.
         Index("ix_store_prospects_waiting", "instance_id", "first_contact_ms", "created_ms"),
+        Index("ix_store_prospects_agent", "instance_id", "agent_id"),  # renaming an agent's rows
     )
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
@@ -271,6 +272,7 @@ class StoredInteraction(Base):
     __table_args__ = (
         Index("ix_store_interactions_group_created", "instance_id", "group_id", "created_ms"),
         Index("ix_store_interactions_prospect", "instance_id", "prospect_id", "created_ms"),
+        Index("ix_store_interactions_agent", "instance_id", "agent_id"),  # renaming an agent's rows
     )
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
@@ -284,6 +286,22 @@ class StoredInteraction(Base):
     status: Mapped[str | None] = mapped_column(String(40))
     created_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoredAgent(Base):
+    """The name Sales last gave an agent, as of ``seen_ms`` (the event that said it).
+
+    The store's prospect and interaction rows carry the agent's name for the
+    reports; when an event brings a newer name (a rename), they are renamed
+    with it, so reports never name one agent two ways.
+    """
+
+    __tablename__ = "store_agents"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    seen_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class ReportRollup(Base):

@@ -3,7 +3,9 @@
 After install (and re-install, enable, key refresh) a job reads the
 integration and its group tree, records the groups the instance covers (with
 time zones) and subscribes to the ``prospects`` and ``interactions`` topics
-with a callback URL whose last segment is a random per-instance token. Every
+(and ``agents`` where the key has Sales' ``integration:act-as-user`` scope,
+which that topic needs) with a callback URL whose last segment is a random
+per-instance token. Every
 step is idempotent, so a retried or duplicated job converges on the same
 state. Sales being down makes the job fail and retry with backoff; it never
 fails the install itself.
@@ -26,13 +28,15 @@ from .installations.lookup import by_public_id
 from .models import Instance, InstanceGroup, InstanceState, Subscription, utcnow
 from .sales import SalesClient
 from .sales.deadline import call_budget
-from .sales.errors import Forbidden, SalesError, Unauthorized
+from .sales.errors import Conflict, Forbidden, SalesError, Unauthorized
 from .vault import Vault
 from .webhooks import tokens
 
 log = logging.getLogger(__name__)
 
 TOPICS = ("prospects", "interactions")
+# Topics that need the key's integration:act-as-user scope (seed: "requires act-as-user scope").
+ACT_AS_USER_TOPICS = ("agents",)
 WEBHOOK_PATH = "/webhooks/"
 # Longer than a provisioning run takes with Sales' retries; a killed run blocks the next for this long.
 LEASE_SECONDS = 300
@@ -77,7 +81,8 @@ class Provisioner:
         try:
             integration = client.get_integration()
             groups = _group_tree(client, integration["groupId"])
-            subscription = _ensure_subscription(client, target.callback_url)
+            topics = [*TOPICS, *(ACT_AS_USER_TOPICS if _may_act_as_user(client) else ())]
+            subscription = _ensure_subscription(client, target.callback_url, topics)
         except (Unauthorized, Forbidden) as error:
             self._record_error(target, f"Sales refused the key ({error.status}); waiting for a key refresh")
             log.warning("provisioning %s: Sales refused the key", public_id)
@@ -221,11 +226,26 @@ def _group_tree(client: SalesClient, root_id: str) -> list[dict[str, Any]]:
     return list(nodes.values())
 
 
-def _ensure_subscription(client: SalesClient, callback_url: str) -> dict[str, Any]:
+def _may_act_as_user(client: SalesClient) -> bool:
+    """Whether the key has ``integration:act-as-user``: Sales refuses its as-user calls (403) without it.
+
+    A key with the scope but no user configured yet is answered otherwise
+    (409 in the sandbox, *(inferred)*); it has the scope, so it subscribes.
+    """
+    try:
+        client.transfer_targets()
+    except Forbidden:
+        return False
+    except Conflict:
+        return True
+    return True
+
+
+def _ensure_subscription(client: SalesClient, callback_url: str, topics: list[str]) -> dict[str, Any]:
     for existing in client.list_subscriptions():
-        if existing.get("callbackUrl") == callback_url and set(TOPICS) <= set(existing.get("topics") or ()):
+        if existing.get("callbackUrl") == callback_url and set(topics) <= set(existing.get("topics") or ()):
             return existing
-    return client.create_subscription(list(TOPICS), callback_url)
+    return client.create_subscription(topics, callback_url)
 
 
 def _replace_groups(session, instance: Instance, groups: Iterable[dict[str, Any]]) -> None:

@@ -22,6 +22,13 @@ VIA_LABELS = {
     "note": N_("Note"),
 }
 
+# A quote's ``status`` (Sales' Quote model).
+QUOTE_STATUS_LABELS = {
+    "pending": N_("Pending"),
+    "accepted": N_("Accepted"),
+    "rejected": N_("Rejected"),
+}
+
 # The channels a template or message goes out on, as Sales names them in its send calls.
 CHANNEL_LABELS = {"whatsapp": N_("WhatsApp"), "facebook": N_("Facebook Messenger")}
 

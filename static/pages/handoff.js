@@ -1,11 +1,35 @@
 /* The Handoff dialog: targets, archiving reasons and labels load after first paint. Without an
-   act-as-user user in Sales, only notes are possible, and the dialog says how to fix that. */
+   act-as-user user in Sales, only notes are possible, and the dialog says how to fix that.
+   Agents online now come first; a transfer to one who is not asks for confirmation in place. */
 (function () {
   "use strict";
 
   var zapp = window.zapp;
   var page = zapp.page;
   var status = document.getElementById("handoff-status");
+  var agents = {};
+
+  function agentLabel(agent) {
+    if (agent.online === true) return agent.name + " \u2014 " + zapp.text("online");
+    if (agent.online === false) return agent.name + " \u2014 " + zapp.text("offline");
+    return agent.name;
+  }
+
+  function showPresence(data) {
+    var line = document.getElementById("office-hours");
+    var unknown = data.agents.some(function (a) { return a.online === null || a.online === undefined; });
+    var said = data.officeHours === true ? "officeHours" : data.officeHours === false ? "outsideOfficeHours" : null;
+    var parts = [];
+    if (said) parts.push(zapp.text(said));
+    if (unknown && data.agents.length) parts.push(zapp.text("presenceUnknown"));
+    else if (data.agents.length) {
+      var online = data.agents.filter(function (a) { return a.online === true; }).length;
+      parts.push(zapp.text("onlineCount").replace("%(online)s", online).replace("%(agents)s", data.agents.length));
+    }
+    line.textContent = parts.join(" ");
+    line.className = "presence" + (data.officeHours === false ? " closed" : data.officeHours === true ? " open" : "");
+    line.hidden = !parts.length;
+  }
 
   function fill(select, items, valueKey) {
     select.append.apply(select, items.map(function (item) { return zapp.option(item[valueKey], item.name); }));
@@ -13,10 +37,12 @@
 
   function show(data) {
     document.getElementById("contact-name").textContent = data.prospect.name || "";
-    fill(document.getElementById("target-agents"), data.agents.map(function (a) { return { value: "agent:" + a.id, name: a.name }; }), "value");
+    data.agents.forEach(function (a) { agents[a.id] = a; });
+    fill(document.getElementById("target-agents"), data.agents.map(function (a) { return { value: "agent:" + a.id, name: agentLabel(a) }; }), "value");
     fill(document.getElementById("target-groups"), data.groups.map(function (g) { return { value: "group:" + g.id, name: g.name }; }), "value");
     fill(document.getElementById("reason"), data.reasons, "value");
     fill(document.getElementById("label"), data.labels, "value");
+    if (data.actAsUser) showPresence(data);
     if (!data.actAsUser) {
       var warning = document.getElementById("act-as-user");
       warning.textContent = data.actAsUserMessage || "";
@@ -38,10 +64,18 @@
     url: page.urls.transfer,
     done: zapp.text("transferred"),
     check: function () { return target().id ? null : zapp.text("chooseTarget"); },
-    body: function () {
+    confirm: function () {
+      var chosen = target();
+      var agent = chosen.kind === "agent" ? agents[chosen.id] : null;
+      return agent && agent.online === false ? zapp.text("confirmOffline").replace("%(name)s", agent.name) : null;
+    },
+    confirmOn: "agent_offline",
+    confirmLabel: zapp.text("transferAnyway"),
+    body: function (confirmed) {
       var chosen = target();
       var body = { prospect: page.prospect };
       body[chosen.kind === "agent" ? "agent" : "group"] = chosen.id;
+      if (confirmed) body.confirmOffline = true;
       return body;
     }
   });

@@ -85,39 +85,94 @@
     status.hidden = false;
   }
 
+  /* Ask in place before an action goes: the question, then "yes" (focused) and "cancel" buttons.
+     Keyboard-only friendly: Enter or Space on the focused button answers, Escape cancels. */
+  function ask(form, question, yesLabel, onYes) {
+    var box = form.querySelector(".confirm");
+    if (!box) {
+      box = element("div", "confirm");
+      box.setAttribute("role", "alertdialog");
+      box.setAttribute("aria-live", "assertive");
+      form.querySelector(".actions").before(box);
+    }
+    var yes = element("button", "confirm-yes", yesLabel);
+    var no = element("button", "confirm-no secondary", text("cancel"));
+    yes.type = no.type = "button";
+    var prompt = element("p", "confirm-question", question);
+    prompt.id = form.id + "-confirm-question";
+    box.setAttribute("aria-labelledby", prompt.id);
+    function close() { box.hidden = true; box.replaceChildren(); }
+    yes.addEventListener("click", function () { close(); onYes(); });
+    no.addEventListener("click", function () {
+      close();
+      var first = form.querySelector("select, input, textarea");
+      if (first) first.focus();
+    });
+    box.addEventListener("keydown", function (event) { if (event.key === "Escape") no.click(); });
+    box.replaceChildren(prompt, yes, no);
+    box.hidden = false;
+    yes.focus();
+  }
+
   /* Wire a form to an action endpoint: one request at a time, one idempotency key per intent.
      Any change to the form is a new intent; so is a change outside it that the request reads
-     (fire "input" on the form for that). */
+     (fire "input" on the form for that). options.confirm() may return a question to ask first;
+     an answer whose error code is options.confirmOn asks it too. options.body(confirmed) builds
+     the request. */
   function action(form, options) {
     var status = form.querySelector(".status");
     var button = form.querySelector("button[type=submit]");
     var intent = null;
-    form.addEventListener("input", function () { intent = null; });
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      if (form.dataset.busy === "1") return;
-      var problem = options.check ? options.check() : null;
-      if (problem) { report(status, "error", problem); return; }
+    var confirmed = false;
+    function confirmThenSend(question) {
+      status.hidden = true;
+      ask(form, question, options.confirmLabel || text("confirm"), function () {
+        confirmed = true;
+        send();
+      });
+    }
+    function send() {
       intent = intent || newKey();
       form.dataset.busy = "1";
       var wasDisabled = button.disabled;
       button.disabled = true;
       report(status, "progress", text("sending"));
-      var request = options.body();
+      var request = options.body(confirmed);
       var sent = request instanceof FormData ? { form: request } : { json: request };
       sent.method = "POST";
       sent.key = intent;
       call(options.url, sent).then(function (body) {
         intent = null;
+        confirmed = false;
         report(status, "ok", options.done || text("sent"));
         if (options.after) options.after(body);
       }, function (failure) {
+        if (options.confirmOn && failure.code === options.confirmOn && !confirmed) {
+          confirmThenSend(failure.message);
+          return;
+        }
         var fieldText = Object.keys(failure.fields || {}).map(function (name) { return failure.fields[name]; }).join(" ");
         report(status, "error", failure.message + (fieldText ? " " + fieldText : ""), failure.sales);
+        if (options.failed) options.failed(failure);
       }).then(function () {
         form.dataset.busy = "0";
         button.disabled = wasDisabled;  // a button the page had disabled stays so
       });
+    }
+    form.addEventListener("input", function () {
+      intent = null;
+      confirmed = false;
+      var box = form.querySelector(".confirm");
+      if (box) { box.hidden = true; box.replaceChildren(); }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (form.dataset.busy === "1") return;
+      var problem = options.check ? options.check() : null;
+      if (problem) { report(status, "error", problem); return; }
+      var question = !confirmed && options.confirm ? options.confirm() : null;
+      if (question) { confirmThenSend(question); return; }
+      send();
     });
   }
 
@@ -129,6 +184,6 @@
 
   window.zapp = {
     page: page, text: text, element: element, safeHref: safeHref, formatDate: formatDate, call: call,
-    newKey: newKey, report: report, action: action, option: option
+    newKey: newKey, report: report, action: action, option: option, ask: ask
   };
 })();

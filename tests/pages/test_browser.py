@@ -4,7 +4,8 @@ It proves what only a browser can: Sales' frame is allowed and the URL it
 signs verifies, the pages' scripts run under their own CSP, data arrives
 after first paint, hostile contact data stays text, a double click sends
 once, and another site can neither post to the app nor frame it.
-Screenshots of each dialog land in ``test-artifacts/screenshots``.
+Screenshots of each dialog, each report and the settings form, as the
+sandbox's host UI shows them, land in ``docs/screenshots`` (the README's).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from zapp.models import Instance
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 TITLES = {"en": "Timeline", "es": "Cronología", "pt": "Linha do tempo"}
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"),
@@ -98,8 +99,9 @@ def provision(app_env, sandbox, server_url: str) -> None:
 
 
 def screenshot(page, name: str) -> None:
+    """The host UI as a person sees it now, for the README (the viewport: small, and the same every time)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 @pytest.fixture
@@ -171,7 +173,6 @@ def test_the_host_frames_the_timeline_and_hostile_data_stays_text(host, browser_
     assert frame.locator('a[href^="javascript"]').count() == 0
     if rest:
         assert frame.locator('a[href="https://files.example.com/q.pdf"]').count() == 1
-    screenshot(page, "timeline")
     assert page.problems == []
 
 
@@ -195,7 +196,6 @@ def test_a_double_clicked_template_is_sent_once(host, browser_page):
     assert [m["body"] for m in sent] == ["Oi Ana, ainda tem interesse? Posso ajudar."]  # ...and Sales got one
     # Free text stays off while the contact's window is closed.
     assert frame.locator("#send-text").is_disabled()
-    screenshot(page, "messages-sent")
     assert page.problems == []
 
 
@@ -215,7 +215,6 @@ def test_the_handoff_dialog_transfers_and_says_so(host, browser_page):
     prospect = quiet_prospect(host.account)
     page = browser_page
     frame = open_dialog(page, host, prospect, "handoff")
-    screenshot(page, "handoff")
     agent_option = frame.locator("#target-agents option").first
     agent_id = agent_option.get_attribute("value").split(":", 1)[1]
     frame.locator("#target").select_option(f"agent:{agent_id}")
@@ -225,7 +224,6 @@ def test_the_handoff_dialog_transfers_and_says_so(host, browser_page):
     frame.locator("#note").fill("Prefere WhatsApp")
     frame.locator("#note-form button[type=submit]").click()
     frame.locator("#note-form .status.ok").wait_for(timeout=15_000)
-    screenshot(page, "handoff-done")
     assert page.problems == []
 
 
@@ -244,14 +242,11 @@ def test_another_site_can_neither_post_to_the_app_nor_frame_it(host, browser_pag
       </form></body></html>"""
     frame_page = f'<!doctype html><html><body><iframe id="framed" src="{signed}"></iframe></body></html>'
     evil = other_site({"/form": form_page, "/frame": frame_page})
-    page.goto(f"{evil}/frame")
-
     # frame-ancestors lets only Sales' origin frame the page: Chromium shows its own error instead.
-    def refused() -> bool:
-        page.wait_for_timeout(100)  # Playwright takes in the frame's navigation only while it waits
-        return len(page.frames) > 1 and page.frames[1].url.startswith("chrome-error://")
-
-    wait_until(refused, interval=0, message="Chromium refusing to frame the page")
+    # (Waited for as a Playwright event: a plain polling loop would not let Playwright see it.)
+    refused = page.expect_event("framenavigated", lambda frame: frame.url.startswith("chrome-error://"))
+    with refused:
+        page.goto(f"{evil}/frame")
     assert page.frame_locator("#framed").get_by_text("Messages").count() == 0
 
     page.goto(f"{evil}/form")
@@ -283,10 +278,124 @@ def test_a_report_reads_without_script_and_downloads_its_csv(host, browser_page)
     page.goto(reports)
     frame = page.frame_locator('iframe[data-report="lead-sources"]')
     frame.locator("svg").first.wait_for(timeout=15_000)
-    screenshot(page, "report-lead-sources")
     with page.expect_download(timeout=15_000) as download:
         frame.locator("#download-csv").click()
     saved = download.value.path().read_text(encoding="utf-8-sig").splitlines()
     assert saved[0].split(",")[0] == "Relatório"  # the heading, in the host's language (pt)
     assert len(saved) > 2
+    assert page.problems == []
+
+
+# -- what an agent reaches for next, and the README's pictures -----------------------------------------
+
+
+def transfer_targets(host: Host) -> list[dict]:
+    """The agents Sales offers the App as transfer targets (active, in the integration's groups)."""
+    account, root = host.account, host.integration.group_id
+    return [a for a in account.agents.values() if a["active"] and account.covers(a["groupId"], root)]
+
+
+def frame_focus(frame, selector: str) -> bool:
+    return frame.locator(f"{selector}:focus").count() == 1
+
+
+def test_the_handoff_puts_online_agents_first_and_asks_before_an_offline_transfer(host, browser_page):
+    prospect = quiet_prospect(host.account)
+    away = transfer_targets(host)[0]
+    away["online"] = False  # signed out of Sales: still a transfer target, no longer online
+    page = browser_page
+    posts = []
+    page.on("request", lambda r: posts.append(r) if r.url.endswith("/dialogs/handoff/transfer") else None)
+    frame = open_dialog(page, host, prospect, "handoff")
+    presence = frame.locator("#office-hours")
+    assert presence.is_visible() and str(len(transfer_targets(host))) in presence.inner_text()
+    values = frame.locator("#target-agents option").evaluate_all("options => options.map(o => o.value)")
+    assert values[-1] == f"agent:{away['id']}"  # online agents first, the one away last
+
+    # Keyboard only: choose, Tab to the button, Enter; the question takes the focus; Enter confirms.
+    frame.locator("#target").select_option(f"agent:{away['id']}")
+    frame.locator("#target").focus()
+    page.keyboard.press("Tab")
+    assert frame_focus(frame, "#transfer-form button[type=submit]")
+    page.keyboard.press("Enter")
+    frame.locator("#transfer-form .confirm").wait_for(state="visible", timeout=5_000)
+    assert away["firstName"] in frame.locator(".confirm-question").inner_text()
+    assert frame_focus(frame, ".confirm-yes") and posts == []  # nothing sent before the answer
+    screenshot(page, "handoff")
+    page.keyboard.press("Enter")
+    frame.locator("#transfer-form .status.ok").wait_for(timeout=15_000)
+    assert len(posts) == 1 and prospect["agent"]["id"] == away["id"]
+    assert page.problems == []
+
+
+def test_the_timeline_corrects_the_contact_by_keyboard_and_shows_it_at_once(host, browser_page):
+    prospect = quiet_prospect(host.account)
+    page = browser_page
+    posts = []
+    page.on("request", lambda r: posts.append(r) if r.url.endswith("/dialogs/timeline/contact") else None)
+    page.goto(host.contact_url(prospect, "timeline"))
+    frame = page.frame_locator('iframe[data-dialog="timeline"]')
+    frame.locator("#profile").wait_for(state="visible", timeout=15_000)
+
+    frame.locator("#edit-contact").focus()
+    page.keyboard.press("Enter")
+    assert frame_focus(frame, "#first-name")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Ana Beatriz")
+    frame.locator("#add-phone").fill("12 34")
+    frame.locator("#add-phone").press("Enter")  # Enter in a field submits its form
+    frame.locator("#contact-form .status.error").wait_for(timeout=5_000)
+    assert frame.locator("#add-phone").get_attribute("aria-invalid") == "true" and posts == []
+
+    frame.locator("#add-phone").fill("+55 11 91234-5678")
+    frame.locator("#add-email").fill("ana.beatriz@example.com")
+    frame.locator("#add-email").press("Enter")
+    frame.locator("#contact-form .status.ok").wait_for(timeout=15_000)
+    assert len(posts) == 1
+    assert prospect["firstName"] == "Ana Beatriz" and "+55 11 91234-5678" in prospect["phones"]
+    assert frame.locator("#contact-name").inner_text().startswith("Ana Beatriz")
+    assert "+55 11 91234-5678" in frame.locator("#facts").inner_text()  # the change shows at once
+    screenshot(page, "timeline-edit")
+    assert page.problems == []
+
+
+def test_the_timeline_lists_the_contacts_quotes(host, browser_page):
+    prospect = with_interactions(host.account)
+    made = []
+    for status, items in (
+        ("pending", [{"quantity": 1, "price": 152_900}]),
+        ("accepted", [{"quantity": 2, "price": 1_250.5}]),
+    ):
+        answer = requests.post(
+            f"{host.sandbox.api_url}/prospect/{prospect['id']}/quotes",
+            params={"api-key": host.integration.key},
+            json={"status": status, "items": items},
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json())
+    page = browser_page
+    page.goto(host.contact_url(prospect, "timeline"))
+    frame = page.frame_locator('iframe[data-dialog="timeline"]')
+    frame.locator("#quotes li").first.wait_for(timeout=15_000)
+    shown = frame.locator("#quotes li").all_inner_texts()
+    assert len(shown) == 2  # the host is in Portuguese: pt-BR numbers and statuses
+    assert {text.split("\n")[:2][0] for text in shown} == {"152.900", "2.501"}
+    assert {text.split("\n")[1] for text in shown} == {"Pendente", "Aceita"}
+    frame.locator("#timeline li").first.wait_for(timeout=15_000)
+    screenshot(page, "timeline")
+    assert page.problems == []
+
+
+def test_screenshots_of_each_report_and_the_settings_form(host, browser_page):
+    page = browser_page
+    base = f"{host.sandbox.base_url}/host/{host.integration.integration_id}"
+    for key in ("speed-to-lead", "lead-sources", "agent-activity"):
+        page.goto(f"{base}/reports?report={key}")
+        frame = page.frame_locator(f'iframe[data-report="{key}"]')
+        frame.locator("svg, .empty").first.wait_for(timeout=15_000)
+        screenshot(page, f"report-{key}")
+    page.goto(f"{base}/settings")
+    page.locator("form.card fieldset").first.wait_for(timeout=15_000)
+    screenshot(page, "settings")
     assert page.problems == []

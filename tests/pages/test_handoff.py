@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import update
 
 from tests.pages.conftest import install_account, object_id, open_dialog
+from zapp.models import Instance
 from zapp.pages.actions import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 from zapp.pages.context import CONTEXT_HEADER
 from zapp.sandbox.state import ALL_SCOPES
@@ -28,12 +30,13 @@ class Handoff:
             self.page["urls"][what], json={"prospect": self.prospect["id"], **fields}, headers=headers
         )
 
-    def interactions(self, via: str) -> list[dict]:
-        return [
-            self.data.interactions[i]
-            for i in self.data.by_prospect.get(self.prospect["id"], [])
-            if self.data.interactions[i]["via"] == via
-        ]
+    def interactions(self, kind: str) -> list[dict]:
+        """The contact's transfers (an output naming the target) or notes (no ``via``: the seed's
+        ``via`` values name no note)."""
+        items = [self.data.interactions[i] for i in self.data.by_prospect.get(self.prospect["id"], [])]
+        if kind == "transfer":
+            return [item for item in items if "transferedToGroupId" in (item.get("output") or {})]
+        return [item for item in items if "via" not in item and "comment" in (item.get("output") or {})]
 
 
 @pytest.fixture
@@ -75,7 +78,8 @@ def test_a_transfer_to_a_group_moves_the_contact(handoff):
     group = handoff.load().json["groups"][0]
     response = handoff.act("transfer", group=group["id"])
     assert response.status_code == 200
-    assert handoff.prospect["groupId"] == group["id"] and handoff.prospect["agent"] is None
+    assert handoff.prospect["groupId"] == group["id"] and handoff.prospect.get("agent") is None
+    assert handoff.prospect["group"] == group["name"]  # the group's name, never a stale one
 
 
 @pytest.mark.parametrize("fields", [{"agent": "f" * 24}, {}, {"agent": "a" * 24, "group": "b" * 24}])
@@ -151,3 +155,59 @@ def test_the_dialogs_token_cannot_act_on_another_prospect(handoff):
         headers={CONTEXT_HEADER: handoff.page["context"], IDEMPOTENCY_HEADER: uuid.uuid4().hex},
     )
     assert forged.status_code == 403
+
+
+# -- who is there: Sales' online agents and office hours --------------------------------------------
+
+
+def transfers_to(handoff, agent_id: str) -> list[dict]:
+    """The transfers to ``agent_id`` that Sales recorded in the contact's history."""
+    history = (handoff.data.interactions[i] for i in handoff.data.by_prospect.get(handoff.prospect["id"], []))
+    return [i for i in history if (i.get("output") or {}).get("transferedToAgentId") == agent_id]
+
+
+def offline(handoff, agent_id: str) -> None:
+    """Take an agent offline in the sandbox: still a transfer target, no longer among the online."""
+    handoff.data.agents[agent_id]["online"] = False
+
+
+def test_online_agents_come_first_and_office_hours_are_told(handoff):
+    agents = handoff.load().json["agents"]
+    offline(handoff, agents[0]["id"])
+    body = handoff.load().json
+    assert body["officeHours"] is True
+    online = [agent["online"] for agent in body["agents"]]
+    assert online == sorted(online, reverse=True) and online[-1] is False and online[0] is True
+    assert body["agents"][-1]["id"] == agents[0]["id"]
+    names = [agent["name"].casefold() for agent in body["agents"] if agent["online"]]
+    assert names == sorted(names)  # within each part, still in name order
+
+
+def test_a_transfer_to_an_offline_agent_needs_confirmation_then_happens_once(handoff):
+    agent = handoff.load().json["agents"][0]
+    offline(handoff, agent["id"])
+    same = uuid.uuid4().hex
+    refused = handoff.act("transfer", same, agent=agent["id"])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "agent_offline"
+    assert transfers_to(handoff, agent["id"]) == []
+    # The refusal sent nothing, so the same intent, now confirmed, goes through once.
+    confirmed = handoff.act("transfer", same, agent=agent["id"], confirmOffline=True)
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    again = handoff.act("transfer", same, agent=agent["id"], confirmOffline=True)
+    assert again.headers[REPLAYED_HEADER] == "true"
+    assert handoff.prospect["agent"]["id"] == agent["id"] and len(transfers_to(handoff, agent["id"])) == 1
+
+
+def test_an_online_agent_needs_no_confirmation(handoff):
+    agent = handoff.load().json["agents"][0]
+    assert agent["online"] is True
+    assert handoff.act("transfer", agent=agent["id"]).status_code == 200
+
+
+def test_when_sales_cannot_tell_who_is_online_the_dialog_still_works_and_says_so(handoff, sandbox_app):
+    zapp = sandbox_app.extensions["zapp"]
+    with zapp.database.transaction() as session:  # a group Sales does not know: its online agents are a 404
+        session.execute(update(Instance).values(sales_group_id=object_id()))
+    body = handoff.load().json
+    assert body["officeHours"] is None and {agent["online"] for agent in body["agents"]} == {None}
+    assert handoff.act("transfer", agent=body["agents"][0]["id"]).status_code == 200  # nothing to confirm

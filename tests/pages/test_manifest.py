@@ -54,8 +54,13 @@ def test_the_manifest_declares_the_dialogs_the_reports_and_custom_fields(client)
         "speed-to-lead",
     ]
     assert all("${group.language}" in report["url"] for report in manifest["reports"])
-    assert {field["key"] for field in manifest["fields"]["prospect"]} >= {"zappFirstResponseMinutes"}
-    assert manifest["fields"]["user"]
+    # Only fields the App fills: the prospect's, through Sales' additional data; no call writes a user's.
+    assert {field["key"] for field in manifest["fields"]["prospect"]} == {
+        "zappFirstResponseMinutes",
+        "zappAnsweredOnTime",
+        "zappFirstResponder",
+    }
+    assert manifest["fields"]["user"] == []
 
 
 def test_names_are_localizable_objects_from_the_catalogs(client):

@@ -286,8 +286,12 @@ def test_free_text_needs_the_contacts_window_open(dialog, sandbox):
 
 
 def test_a_file_is_sent_by_what_it_is_not_what_it_claims(dialog, sandbox):
-    opened, _data = dialog
+    opened, data = dialog
     form = {"prospect": opened.prospect["id"], "channel": "whatsapp", "file": (_stream(PNG), "../photo.exe")}
+    early = dict(form, file=(_stream(PNG), "a.png"))
+    closed = opened.send("file", data=early, content_type="multipart/form-data")
+    assert closed.status_code == 409 and closed.json["error"]["code"] == "window_closed"  # as free text is
+    inbound_message(data, opened.prospect)
     response = opened.send("file", data=form, content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)
     [message] = sent_to(sandbox, opened.prospect["id"])

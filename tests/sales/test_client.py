@@ -9,6 +9,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.conftest import contact_writes
 from tests.sales.conftest import stats
 from zapp.logs import JsonFormatter
 from zapp.sales import (
@@ -129,12 +130,15 @@ def test_no_api_key_in_any_formatted_log_record(sandbox, account, caplog):
     assert all(account["apiKey"] not in formatter.format(record) for record in caplog.records)
 
 
-def test_messaging_calls_reach_the_sandbox(sandbox, client):
+def test_messaging_calls_reach_the_sandbox(sandbox, client, account):
     import requests
 
     prospect = client.list_prospects(limit=1)[0]["id"]
     [interaction] = client.send_template(prospect, "whatsapp", "welcome_lead", {"prospect.firstName": "Ana"})
     assert interaction["prospectId"] == prospect
+    with pytest.raises(InvalidInput):  # free text only inside an open conversation
+        client.send_message(prospect, "whatsapp", "Oi!")
+    contact_writes(sandbox, account["apiKey"], prospect)
     client.send_message(prospect, "whatsapp", "Oi!")
     client.send_file(prospect, "whatsapp", "quote.pdf", b"%PDF-1.4 test", "application/pdf")
     sent = requests.get(sandbox.base_url + "/_sandbox/messages", params={"prospect": prospect}, timeout=5)

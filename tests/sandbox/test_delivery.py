@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 
 from tests.conftest import wait_until
+from zapp.sales.models import ProspectsEnvelope
 
 
 def _subscribe(api, receiver, topics=("prospects", "interactions")):
@@ -23,17 +24,14 @@ def test_a_new_lead_is_delivered_with_the_seed_envelope(sandbox, account, api, r
     )
     [event] = wait_until(lambda: receiver.received, message="a delivery")
     assert event["subscriptionId"] == subscription
-    assert (event["topic"], event["type"], event["attempts"]) == ("prospects", "created", 1)
-    assert {
-        "received",
-        "sent",
-        "updatedAt",
-        "operationId",
-        "whatsAppDueAt",
-        "facebookDueAt",
-        "updates",
-    } <= set(event)
-    assert event["prospect"][0]["firstName"] == "Bia"
+    assert (event["topic"], event["type"], event["attempts"]) == ("prospects", "created", 0)
+    assert {"received", "sent", "updatedAt", "operationId", "updates"} <= set(event)
+    assert "whatsAppDueAt" not in event  # no conversation is open with a new lead
+    [summary] = event["prospect"]
+    assert summary["firstName"] == "Bia" and summary["agent"] == [] and isinstance(summary["group"], str)
+    assert set(summary["leads"][0]) <= {"created", "createdBy", "source", "utmSource", "providerKey",
+                                        "comments", "type"}  # fmt: skip
+    ProspectsEnvelope.load(event)
 
 
 def test_interactions_are_delivered_with_the_interaction(sandbox, account, api, receiver):
@@ -63,7 +61,7 @@ def test_failures_are_retried_until_success(sandbox, account, api, receiver):
     assert len({d["operationId"] for d in deliveries}) == 1
 
 
-def test_a_failing_subscriber_gets_twenty_attempts(sandbox_factory, receiver):
+def test_a_failing_subscriber_gets_the_first_attempt_and_twenty_retries(sandbox_factory, receiver):
     sandbox = sandbox_factory(delivery_backoff=0.001, delivery_max_backoff=0.01)
     account = sandbox.create_account()
     params = {"api-key": account["apiKey"]}
@@ -72,5 +70,6 @@ def test_a_failing_subscriber_gets_twenty_attempts(sandbox_factory, receiver):
     receiver.status = 410
     requests.post(sandbox.base_url + "/_sandbox/leads", json={"apiKey": account["apiKey"],
                   "lead": {"utmSource": "x", "firstName": "D"}}, timeout=5)  # fmt: skip
-    wait_until(lambda: len(receiver.received) >= 20 and sandbox.sandbox.delivery.pending() == 0)
-    assert [event["attempts"] for event in receiver.received] == list(range(1, 21))
+    wait_until(lambda: len(receiver.received) >= 21 and sandbox.sandbox.delivery.pending() == 0)
+    # The first attempt, then up to 20 retries (seed L1046); ``attempts`` counts the earlier ones.
+    assert [event["attempts"] for event in receiver.received] == list(range(0, 21))

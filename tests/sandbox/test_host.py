@@ -6,7 +6,9 @@ import requests
 from sqlalchemy import select
 
 from tests.conftest import free_port
+from tests.seed_examples import example
 from zapp.models import Instance
+from zapp.sandbox.settings_view import present_form
 
 
 def test_the_lifecycle_driven_against_the_real_app(app, sandbox_factory, gunicorn_server):
@@ -58,3 +60,34 @@ def test_host_pages_render_and_escape(sandbox, account):
     page = requests.get(f"{sandbox.base_url}/host/{integration_id}/contacts/{prospect['id']}", timeout=10)
     assert page.ok and "drives no App" in page.text
     assert requests.get(f"{sandbox.base_url}/host/{integration_id}/reports", timeout=10).ok
+
+
+def test_the_settings_form_renders_markdown_and_applies_hidden_disabled_and_validations():
+    form = {
+        "title": "Reply",
+        "description": "**Bold** <script>alert(1)</script>",
+        "sections": [
+            {"name": "a", "title": "A", "inputs": [
+                {"name": "on", "type": "checkbox", "label": "On"},
+                {"name": "template", "type": "text", "label": "Template", "hiddenWhere": {"on": False}},
+                {"name": "delay", "type": "number", "label": "Delay", "disabledWhere": {"on": False}},
+            ]},
+            {"name": "b", "title": "B", "hidden": True, "inputs": [{"name": "x", "type": "text"}]},
+        ],
+        "validations": [{"where": {"on": True, "template": ""},
+                         "changes": [{"name": "template", "error": "Choose a *template*"}]}],
+    }  # fmt: skip
+    off = present_form(form, {"on": False, "template": ""})
+    assert "<strong>Bold</strong>" in off["description"] and "<script>" not in off["description"]
+    assert [s["name"] for s in off["sections"]] == ["a"]  # hidden: True
+    inputs = {i["name"]: i for i in off["sections"][0]["inputs"]}
+    assert "template" not in inputs and inputs["delay"]["disabled"] and not off["blocked"]
+    on = present_form(form, {"on": True, "template": ""})
+    template = next(i for i in on["sections"][0]["inputs"] if i["name"] == "template")
+    assert template["error"] == "<p>Choose a <em>template</em></p>\n" and on["blocked"]
+    assert not present_form(form, {"on": True, "template": "welcome"})["blocked"]
+
+
+def test_the_seeds_settings_form_example_renders():
+    shown = present_form(example("settings_form"), {})
+    assert shown["title"] == "string" and shown["blocked"]  # the example carries an error everywhere

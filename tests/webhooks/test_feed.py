@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+import redis
+
 from tests.conftest import wait_until
 from tests.webhooks.conftest import envelope
 from zapp.webhooks.feed import LISTEN_POLL_SECONDS, EventFeed
@@ -58,3 +61,24 @@ def test_a_running_feed_queues_a_new_event_promptly(wired):
     finally:
         stop.set()
         thread.join(timeout=LISTEN_POLL_SECONDS + 2)
+
+
+def test_events_the_queue_refused_are_fed_again_once_it_is_back(wired):
+    """Redis down while the feed queues: the claims are released, not left to stand for minutes."""
+    first = wired.deliver(envelope(wired.new_prospect()))
+    second = wired.deliver(envelope(wired.new_prospect()))
+    queued: list[int] = []
+    refusing = [True]
+
+    def enqueue(event_id: int) -> None:
+        if refusing[0]:
+            raise redis.ConnectionError("Error 111 connecting to the queue")
+        queued.append(event_id)
+
+    feed = EventFeed(wired.zapp.events, wired.zapp.database, enqueue)
+    with pytest.raises(redis.ConnectionError):
+        feed.feed()
+    assert [event.retry_at for event in wired.events()] == [None, None]  # nothing left claimed
+
+    refusing[0] = False
+    assert feed.feed() == 2 and queued == [first, second]

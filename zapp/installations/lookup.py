@@ -170,6 +170,12 @@ def covers_group(database: Database, instance: ResolvedInstance, group_id: str |
     return found is not None
 
 
+def integration_group(database: Database, instance: ResolvedInstance) -> str | None:
+    """The group of the installation's integration (the root of the groups it covers), as provisioned."""
+    with database.reading_session() as session:
+        return session.scalar(select(Instance.sales_group_id).where(Instance.id == instance.id))
+
+
 def _snapshot(row: Any) -> ResolvedInstance:
     return ResolvedInstance(
         id=row.id,

@@ -14,11 +14,11 @@ import click
 from flask import Response, current_app, jsonify
 from flask.cli import with_appcontext
 
+from ..custom_fields import PROSPECT_FIELDS, USER_FIELDS, CustomField
 from ..errors import error_body
 from ..i18n import localizable
 from ..openapi import documented
 from .blueprint import bp
-from .custom_fields import PROSPECT_FIELDS, USER_FIELDS, CustomField
 from .guards import public
 from .icons import icon_data_uri
 from .registry import BUTTON, REPORT, ExtensionPoint, registered

@@ -121,6 +121,13 @@ class ActionRefusedBySales(PageRefusal):
     message = N_("Zenvia Sales refused this action.")
 
 
+class OfflineAgentNotConfirmed(PageRefusal):
+    """A transfer to an agent Sales does not list as online, sent without the person's confirmation."""
+
+    status, code = 409, "agent_offline"
+    message = N_("This agent is not online now. Confirm to transfer anyway.")
+
+
 class ActAsUserMissing(PageRefusal):
     status, code = 409, "act_as_user_missing"
     message = N_(

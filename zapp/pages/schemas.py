@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from ..i18n import N_
 from ..sales.ids import CHANNELS, OBJECT_ID
@@ -182,6 +185,10 @@ class FileSendSchema(ChannelActionSchema):
 class TransferSchema(ProspectActionSchema):
     agent = fields.String(validate=SALES_ID)
     group = fields.String(validate=SALES_ID)
+    confirmOffline = fields.Boolean(
+        load_default=False,
+        metadata={"description": "the person confirmed a transfer to an agent who is not online"},
+    )
 
     @validates_schema
     def _one_target(self, data: dict, **_kwargs) -> None:
@@ -204,10 +211,92 @@ class NoteSchema(ProspectActionSchema):
     content = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().\-]+$")
+PHONE_DIGITS = (8, 15)  # E.164 allows at most 15 digits; fewer than 8 is no reachable number (inferred)
+NAME_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]*$")
+
+
+def phone_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a phone to add, or None; the page runs the same rule before sending."""
+    digits = sum(character.isdigit() for character in value)
+    if not PHONE_CHARACTERS.fullmatch(value) or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
+        return N_("Enter a phone number: 8 to 15 digits, optionally starting with +.")
+    return None
+
+
+def _stripped(value: str) -> str:
+    return " ".join(value.split())
+
+
+class ContactEditSchema(ProspectActionSchema):
+    """A correction of the contact as Sales' prospect update takes it: names, and a phone or email to add."""
+
+    firstName = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(NAME_PATTERN)],
+        metadata={"description": "replaces the first name"},
+    )
+    lastName = fields.String(
+        validate=[validate.Length(min=1, max=100), validate.Regexp(NAME_PATTERN)],
+        metadata={"description": "replaces the last name"},
+    )
+    phone = fields.String(
+        validate=validate.Length(max=40), metadata={"description": "a phone number to add to the contact"}
+    )
+    email = fields.Email(
+        validate=validate.Length(max=254), metadata={"description": "an email address to add to the contact"}
+    )
+
+    @pre_load
+    def _tidy(self, data: Any, **_kwargs) -> Any:
+        """Spaces around and runs of spaces inside are not part of a name, a phone or an email."""
+        if not isinstance(data, dict):
+            return data
+        tidy = dict(data)
+        for name in ("firstName", "lastName", "phone", "email"):
+            if isinstance(tidy.get(name), str):
+                tidy[name] = _stripped(tidy[name])
+                if not tidy[name] and name in ("phone", "email"):
+                    del tidy[name]  # an empty "add" box adds nothing
+        return tidy
+
+    @validates("phone")
+    def _phone(self, value: str, **_kwargs) -> None:
+        problem = phone_problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+    @validates_schema
+    def _something_to_change(self, data: dict, **_kwargs) -> None:
+        if not any(data.get(name) for name in ("firstName", "lastName", "phone", "email")):
+            raise ValidationError(N_("Change a name or add a phone or an email."), "contact")
+
+
 class ActionResultSchema(Schema):
     done = fields.Boolean(required=True)
     action = fields.String(required=True)
     interactions = fields.Integer(metadata={"description": "interactions Sales recorded for a message"})
+
+
+class ContactEditResultSchema(ActionResultSchema):
+    prospect = fields.Nested(
+        ContactSchema, required=True, metadata={"description": "the contact as Sales has it now"}
+    )
+
+
+class QuoteSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(allow_none=True, metadata={"description": "pending, accepted or rejected"})
+    total = fields.Float(
+        allow_none=True, metadata={"description": "the quote's total (else its items summed)"}
+    )
+    items = fields.Integer(required=True, metadata={"description": "how many items the quote has"})
+    createdAt = fields.String(allow_none=True)
+    decidedAt = fields.String(allow_none=True, metadata={"description": "when it was accepted or rejected"})
+
+
+class QuotesSchema(Schema):
+    quotes = fields.List(fields.Nested(QuoteSchema), required=True, metadata={"description": "newest first"})
+    source = fields.String(required=True, metadata={"description": "store (from webhooks) or sales"})
 
 
 # -- the Messages and Handoff dialogs' data ----------------------------------------------
@@ -250,6 +339,12 @@ class TargetSchema(Schema):
     name = fields.String(required=True)
 
 
+class AgentTargetSchema(TargetSchema):
+    online = fields.Boolean(
+        allow_none=True, metadata={"description": "online now per Sales; null when Sales could not tell"}
+    )
+
+
 class ChoiceSchema(Schema):
     value = fields.String(required=True)
     name = fields.String(required=True)
@@ -261,7 +356,13 @@ class HandoffDataSchema(Schema):
         required=True, metadata={"description": "false when Sales has no user for the App to act as"}
     )
     actAsUserMessage = fields.String(allow_none=True)
-    agents = fields.List(fields.Nested(TargetSchema), required=True)
+    officeHours = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "the installation's group within office hours; null when unknown"},
+    )
+    agents = fields.List(
+        fields.Nested(AgentTargetSchema), required=True, metadata={"description": "online agents first"}
+    )
     groups = fields.List(fields.Nested(TargetSchema), required=True)
     reasons = fields.List(fields.Nested(ChoiceSchema), required=True)
     labels = fields.List(fields.Nested(ChoiceSchema), required=True)

@@ -31,6 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
+from . import models as m
 from .breaker import CircuitBreaker, breaker_for
 from .budget import MemoryBudget, RateBudget, parse_reset
 from .deadline import Deadline, current_deadline
@@ -46,6 +47,7 @@ from .errors import (
     error_for_status,
 )
 from .ids import require_channel, require_id
+from .inferred import CHILDREN_PATH, SEARCH_PATH
 from .paging import Checkpoint, Progress, iter_windowed
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ MAX_BACKOFF_SECONDS = 4.0
 MAX_HINT_SECONDS = 120.0  # a Retry-After beyond this is not waited for even by a patient call
 MIN_ATTEMPT_SECONDS = 0.05  # an attempt with less time than this left is not started
 USER_AGENT = "zapp/0.1 (+Zenvia Sales App)"
+LEAD_KINDS = ("retail", "vehicle", "insurance", "real-estate", "saving-plan")
 
 
 class SalesClient:
@@ -300,6 +303,16 @@ class SalesClient:
             path=path,
         )
 
+    # -- typed answers ---------------------------------------------------------------
+    # Every answer becomes a model of ``models`` (unknown fields kept); a wrong type raises
+    # ``InvalidAnswer`` naming the field. The request loop above stays untyped.
+
+    def _one(self, model: type[m.SalesObject], method: str, path: str, **kwargs: Any) -> Any:
+        return model.load(self.request(method, path, **kwargs), where=f"{method} {path}")
+
+    def _many(self, model: type[m.SalesObject], method: str, path: str, **kwargs: Any) -> list[Any]:
+        return m.load_list(model, self.request(method, path, **kwargs), where=f"{method} {path}")
+
     # -- lists ----------------------------------------------------------------------
 
     def iter_prospects(
@@ -310,9 +323,11 @@ class SalesClient:
         resume_from: Checkpoint | None = None,
         on_page: Progress | None = None,
         **filters: Any,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[m.Prospect]:
         """Every prospect created in the range, once, whatever its length."""
-        return self._iter_list("/prospects", created_after, created_before, resume_from, on_page, filters)
+        return self._iter_list(
+            m.Prospect, "/prospects", created_after, created_before, resume_from, on_page, filters
+        )
 
     def iter_interactions(
         self,
@@ -322,15 +337,21 @@ class SalesClient:
         resume_from: Checkpoint | None = None,
         on_page: Progress | None = None,
         **filters: Any,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[m.Interaction]:
         """Every interaction created in the range, once, whatever its length."""
         return self._iter_list(
-            "/prospects/interactions", created_after, created_before, resume_from, on_page, filters
+            m.Interaction,
+            "/prospects/interactions",
+            created_after,
+            created_before,
+            resume_from,
+            on_page,
+            filters,
         )
 
-    def _iter_list(self, path, created_after, created_before, resume_from, on_page, filters):
+    def _iter_list(self, model, path, created_after, created_before, resume_from, on_page, filters):
         return iter_windowed(
-            lambda query: self.request("GET", path, params=query),
+            lambda query: m.load_list(model, self.request("GET", path, params=query), where=f"GET {path}"),
             created_after,
             created_before,
             params=filters,
@@ -338,154 +359,244 @@ class SalesClient:
             on_page=on_page,
         )
 
-    def list_prospects(self, **params: Any) -> list[dict[str, Any]]:
-        return self.request("GET", "/prospects", params=params)
+    def list_prospects(self, **params: Any) -> list[m.Prospect]:
+        return self._many(m.Prospect, "GET", "/prospects", params=params)
 
     def export_prospects_csv(self, **params: Any) -> str:
         return self.request("GET", "/prospects", params={**params, "format": "csv"}, accept_csv=True)
 
+    # -- leads ----------------------------------------------------------------------
+
+    def process_lead(self, lead: dict[str, Any], kind: str = "retail") -> m.ProspectCreated:
+        if kind not in LEAD_KINDS:
+            raise ValueError(f"unknown lead type {kind!r}")
+        return self._one(m.ProspectCreated, "POST", f"/lead/{kind}", json=lead)
+
+    def lead_categories(self) -> list[Any]:
+        """The item shape is not stated by any source: returned as sent."""
+        answer = self.request("GET", "/leads/categories")
+        if not isinstance(answer, list):
+            raise m.InvalidAnswer("GET /leads/categories: expected an array", field="", model="Categories")
+        return answer
+
+    def lead_defaults(self) -> m.Defaults:
+        return self._one(m.Defaults, "GET", "/leads/defaults")
+
     # -- prospects ------------------------------------------------------------------
 
-    def get_prospect(self, prospect_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/prospect/{require_id(prospect_id, 'prospect id')}")
+    def get_prospect(self, prospect_id: str) -> m.Prospect:
+        return self._one(m.Prospect, "GET", f"/prospect/{require_id(prospect_id, 'prospect id')}")
 
-    def search_prospect(self, *, email: str | None = None, phone_number: str | None = None) -> dict[str, Any]:
+    def search_prospect(
+        self, *, email: str | None = None, phone_number: str | None = None
+    ) -> m.ProspectSearchResult:
         if not email and not phone_number:
             raise ValueError("give an email or a phone number")
         params = {k: v for k, v in {"email": email, "phoneNumber": phone_number}.items() if v}
-        return self.request("GET", "/prospects/search", params=params)
+        return self._one(m.ProspectSearchResult, "GET", SEARCH_PATH, params=params)
 
-    def update_prospect(self, prospect_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PATCH", f"/prospect/{require_id(prospect_id, 'prospect id')}", json=changes)
+    def update_prospect(self, prospect_id: str, changes: dict[str, Any]) -> m.Prospect:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}"
+        return self._one(m.Prospect, "PATCH", path, json=changes)
 
-    def list_prospect_interactions(self, prospect_id: str, **params: Any) -> list[dict[str, Any]]:
-        return self.request(
-            "GET", f"/prospect/{require_id(prospect_id, 'prospect id')}/interactions", params=params
-        )
+    def delete_prospect(self, prospect_id: str) -> m.Prospect:
+        return self._one(m.Prospect, "DELETE", f"/prospect/{require_id(prospect_id, 'prospect id')}")
 
-    def add_note(self, prospect_id: str, content: str) -> dict[str, Any]:
-        return self.request(
-            "POST",
-            f"/prospect/{require_id(prospect_id, 'prospect id')}/interactions",
-            json={"type": "note", "content": content},
-        )
+    def update_additional_data(self, prospect_id: str, values: dict[str, Any]) -> m.Prospect:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/additionalData"
+        return self._one(m.Prospect, "PATCH", path, json=values)
 
-    def process_lead(self, lead: dict[str, Any], kind: str = "retail") -> dict[str, Any]:
-        if kind not in ("retail", "vehicle", "insurance", "real-estate", "saving-plan"):
-            raise ValueError(f"unknown lead type {kind!r}")
-        return self.request("POST", f"/lead/{kind}", json=lead)
+    def prospect_additional_fields(self, prospect_id: str) -> list[m.ProspectAdditionalField]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/prospectAdditionalFields"
+        return self._many(m.ProspectAdditionalField, "GET", path)
+
+    def send_csat(self, prospect_id: str, result: int, comment: str | None = None) -> m.CsatAnswer:
+        body = {"result": result, **({"comment": comment} if comment else {})}
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/csat"
+        return self._one(m.CsatAnswer, "POST", path, json=body)
+
+    def contact_selection(self, selection_id: str, **params: Any) -> m.ProspectsPaginated:
+        path = f"/contacts/selection/{require_id(selection_id, 'selection id')}"
+        return self._one(m.ProspectsPaginated, "GET", path, params=params)
+
+    # -- interactions ---------------------------------------------------------------
+
+    def list_prospect_interactions(self, prospect_id: str, **params: Any) -> list[m.Interaction]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/interactions"
+        return self._many(m.Interaction, "GET", path, params=params)
+
+    def add_note(self, prospect_id: str, content: str) -> list[m.Interaction]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/interactions"
+        return self._many(m.Interaction, "POST", path, json={"type": "note", "content": content})
+
+    def get_interaction(self, prospect_id: str, interaction_id: str) -> m.Interaction:
+        return self._one(m.Interaction, "GET", _interaction_path(prospect_id, interaction_id))
+
+    def update_interaction(
+        self, prospect_id: str, interaction_id: str, event: dict[str, Any]
+    ) -> m.Interaction:
+        return self._one(m.Interaction, "PUT", _interaction_path(prospect_id, interaction_id), json=event)
+
+    # -- quotes ---------------------------------------------------------------------
+
+    def list_quotes(self, **params: Any) -> list[m.Quote]:
+        return self._many(m.Quote, "GET", "/prospects/quotes", params=params)
+
+    def prospect_quotes(self, prospect_id: str, **params: Any) -> list[m.Quote]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/quotes"
+        return self._many(m.Quote, "GET", path, params=params)
+
+    def create_quote(self, prospect_id: str, items: list[dict[str, Any]], status: str = "pending") -> m.Quote:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/quotes"
+        return self._one(m.Quote, "POST", path, json={"status": status, "items": items})
+
+    def get_quote(self, prospect_id: str, quote_id: str) -> m.Quote:
+        return self._one(m.Quote, "GET", _quote_path(prospect_id, quote_id))
+
+    def update_quote(self, prospect_id: str, quote_id: str, status: str) -> m.Quote:
+        return self._one(m.Quote, "PUT", _quote_path(prospect_id, quote_id), json={"status": status})
 
     # -- messaging ------------------------------------------------------------------
 
-    def list_channels(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/messaging/channels")
+    def list_channels(self) -> list[m.Channel]:
+        return self._many(m.Channel, "GET", "/messaging/channels")
 
-    def list_prospect_channels(self, prospect_id: str) -> list[dict[str, Any]]:
-        return self.request("GET", f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/channels")
+    def list_prospect_channels(self, prospect_id: str) -> list[m.Channel]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/channels"
+        return self._many(m.Channel, "GET", path)
 
     def send_template(
         self, prospect_id: str, channel: str, key: str, parameters: dict[str, str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[m.Interaction]:
+        """``parameters`` only override the values Sales fills itself (seed L656): may be left out."""
         prospect, channel = require_id(prospect_id, "prospect id"), require_channel(channel)
         path = f"/prospect/{prospect}/messaging/{channel}/notification"
-        return self.request("POST", path, json={"key": key, "parameters": parameters or {}})
+        body: dict[str, Any] = {"key": key, **({"parameters": parameters} if parameters else {})}
+        return self._many(m.Interaction, "POST", path, json=body)
 
-    def send_message(self, prospect_id: str, channel: str, content: str) -> list[dict[str, Any]]:
+    def send_message(self, prospect_id: str, channel: str, content: str) -> list[m.Interaction]:
         path = f"/prospect/{require_id(prospect_id, 'prospect id')}/messaging/{require_channel(channel)}"
-        return self.request("POST", path, json={"content": content})
+        return self._many(m.Interaction, "POST", path, json={"content": content})
 
     def send_file(
         self, prospect_id: str, channel: str, filename: str, content: bytes, content_type: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[m.Interaction]:
         prospect, channel = require_id(prospect_id, "prospect id"), require_channel(channel)
         path = f"/prospect/{prospect}/messaging/{channel}/send-file"
-        return self.request("POST", path, files={"file": (filename, content, content_type)})
+        return self._many(m.Interaction, "POST", path, files={"file": (filename, content, content_type)})
+
+    def prospect_orders(self, prospect_id: str, limit: int | None = None) -> list[m.OrderByProspect]:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/orders"
+        return self._many(m.OrderByProspect, "GET", path, params={"limit": limit} if limit else None)
 
     # -- handoff --------------------------------------------------------------------
 
     def transfer(
         self, prospect_id: str, *, group: str | None = None, user: str | None = None
-    ) -> dict[str, Any]:
-        return self.request(
-            "POST", f"/prospect/{require_id(prospect_id, 'prospect id')}/transfer", json=_target(group, user)
-        )
+    ) -> m.TransferResult:
+        path = f"/prospect/{require_id(prospect_id, 'prospect id')}/transfer"
+        return self._one(m.TransferResult, "POST", path, json=_target(group, user))
 
     def transfer_as_user(
         self, prospect_id: str, *, group: str | None = None, user: str | None = None
-    ) -> dict[str, Any]:
+    ) -> m.TransferResult:
         path = f"/prospect/{require_id(prospect_id, 'prospect id')}/as-user/transfer"
-        return self.request("POST", path, json=_target(group, user))
+        return self._one(m.TransferResult, "POST", path, json=_target(group, user))
 
-    def transfer_targets(self) -> dict[str, Any]:
-        return self.request("GET", "/as-user/transfer")
+    def transfer_targets(self) -> m.GroupUserTransferable:
+        return self._one(m.GroupUserTransferable, "GET", "/as-user/transfer")
 
-    def archive(self, prospect_id: str, reason: str, **fields: Any) -> dict[str, Any]:
+    def archive(self, prospect_id: str, reason: str, **fields: Any) -> m.Prospect:
         path = f"/prospect/{require_id(prospect_id, 'prospect id')}/as-user/archive"
-        return self.request("POST", path, json={"archivingReason": reason, **fields})
+        return self._one(m.Prospect, "POST", path, json={"archivingReason": reason, **fields})
 
-    def archiving_reasons(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/as-user/archiving-reasons")
+    def archiving_reasons(self) -> list[m.ArchivingReason]:
+        return self._many(m.ArchivingReason, "GET", "/as-user/archiving-reasons")
 
-    def labels(self) -> list[Any]:
-        return self.request("GET", "/as-user/labels")
+    def labels(self) -> list[m.ProspectLabel]:
+        return self._many(m.ProspectLabel, "GET", "/as-user/labels")
 
-    def set_label(self, prospect_id: str, label: str) -> dict[str, Any]:
+    def set_label(self, prospect_id: str, label: str) -> m.Prospect:
         path = f"/prospect/{require_id(prospect_id, 'prospect id')}/as-user/label"
-        return self.request("POST", path, json={"label": label})
+        return self._one(m.Prospect, "POST", path, json={"label": label})
 
     # -- account structure ----------------------------------------------------------
 
-    def get_integration(self) -> dict[str, Any]:
-        return self.request("GET", "/integration")
+    def check_credentials(self) -> bool:
+        """Whether Sales accepts the key (an empty 200); a refused key raises ``Unauthorized``."""
+        self.request("GET", "/checkCredentials")
+        return True
 
-    def list_integrations(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/integrations")
+    def get_integration(self) -> m.Integration:
+        return self._one(m.Integration, "GET", "/integration")
 
-    def list_agents(self, group: str | None = None, active: bool | None = None) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {}
-        if group:
-            params["group"] = require_id(group, "group id")
+    def list_integrations(self) -> list[m.Integration]:
+        return self._many(m.Integration, "GET", "/integrations")
+
+    def list_agents(self, group: str, active: bool | None = None) -> list[m.Agent]:
+        """The agents of ``group`` (required by the seed, L973)."""
+        params: dict[str, Any] = {"group": require_id(group, "group id")}
         if active is not None:
             params["active"] = "true" if active else "false"
-        return self.request("GET", "/agents", params=params)
+        return self._many(m.Agent, "GET", "/agents", params=params)
 
-    def list_groups(self, parent: str | None = None) -> list[dict[str, Any]]:
-        return self.request(
-            "GET", "/groups", params={"parent": require_id(parent, "group id")} if parent else None
-        )
+    def agent_is_working(self, agent_id: str) -> m.Flag:
+        return self._one(m.Flag, "GET", f"/agents/{require_id(agent_id, 'agent id')}/is-working")
 
-    def group_children(self, parent: str | None = None) -> list[dict[str, Any]]:
+    def list_groups(self, parent: str | None = None) -> list[m.GroupNode]:
         params = {"parent": require_id(parent, "group id")} if parent else None
-        return self.request("GET", "/groups/children", params=params)
+        return self._many(m.GroupNode, "GET", "/groups", params=params)
 
-    def get_group(self, group_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/group/{require_id(group_id, 'group id')}")
+    def group_children(self, parent: str | None = None) -> list[m.GroupNode]:
+        params = {"parent": require_id(parent, "group id")} if parent else None
+        return self._many(m.GroupNode, "GET", CHILDREN_PATH, params=params)
 
-    def online_agents(self, group_id: str, available: bool | None = None) -> dict[str, Any]:
+    def get_group(self, group_id: str) -> m.GroupNode:
+        return self._one(m.GroupNode, "GET", f"/group/{require_id(group_id, 'group id')}")
+
+    def online_agents(self, group_id: str, available: bool | None = None) -> m.OnlineAgents:
         params = {"availableAgents": "true" if available else "false"} if available is not None else None
-        return self.request("GET", f"/group/{require_id(group_id, 'group id')}/agents/online", params=params)
+        path = f"/group/{require_id(group_id, 'group id')}/agents/online"
+        return self._one(m.OnlineAgents, "GET", path, params=params)
+
+    def group_is_working(self, group_id: str) -> m.Flag:
+        return self._one(m.Flag, "GET", f"/groups/{require_id(group_id, 'group id')}/is-working")
+
+    def list_industries(self) -> list[m.Industry]:
+        return self._many(m.Industry, "GET", "/industries")
 
     # -- notifications --------------------------------------------------------------
 
-    def notification_topics(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/notifications/topics")
+    def notification_topics(self) -> list[m.Topic]:
+        return self._many(m.Topic, "GET", "/notifications/topics")
 
-    def list_subscriptions(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/notifications/subscriptions")
+    def list_subscriptions(self) -> list[m.Subscription]:
+        return self._many(m.Subscription, "GET", "/notifications/subscriptions")
 
-    def create_subscription(self, topics: list[str], callback_url: str) -> dict[str, Any]:
-        return self.request(
-            "POST", "/notifications/subscriptions", json={"topics": topics, "callbackUrl": callback_url}
-        )
+    def create_subscription(self, topics: list[str], callback_url: str) -> m.Subscription:
+        body = {"topics": topics, "callbackUrl": callback_url}
+        return self._one(m.Subscription, "POST", "/notifications/subscriptions", json=body)
 
-    def get_subscription(self, subscription_id: str) -> dict[str, Any]:
-        return self.request(
-            "GET", f"/notifications/subscription/{require_id(subscription_id, 'subscription id')}"
-        )
+    def delete_subscriptions(self) -> m.SubscriptionsModified:
+        """Deactivate every subscription of the key."""
+        return self._one(m.SubscriptionsModified, "DELETE", "/notifications/subscriptions")
 
-    def delete_subscription(self, subscription_id: str) -> dict[str, Any]:
+    def get_subscription(self, subscription_id: str) -> m.Subscription:
         path = f"/notifications/subscription/{require_id(subscription_id, 'subscription id')}"
-        return self.request("DELETE", path)
+        return self._one(m.Subscription, "GET", path)
+
+    def delete_subscription(self, subscription_id: str) -> m.Subscription:
+        path = f"/notifications/subscription/{require_id(subscription_id, 'subscription id')}"
+        return self._one(m.Subscription, "DELETE", path)
+
+
+def _interaction_path(prospect_id: str, interaction_id: str) -> str:
+    prospect = require_id(prospect_id, "prospect id")
+    return f"/prospect/{prospect}/interaction/{require_id(interaction_id, 'interaction id')}"
+
+
+def _quote_path(prospect_id: str, quote_id: str) -> str:
+    return f"/prospect/{require_id(prospect_id, 'prospect id')}/quote/{require_id(quote_id, 'quote id')}"
 
 
 def _connection_never_made(error: requests.RequestException) -> bool:
@@ -526,9 +637,11 @@ def _retry_after_seconds(value: str | None, now: float) -> float | None:
 
 
 def _target(group: str | None, user: str | None) -> dict[str, str]:
-    if bool(group) == bool(user):
-        raise ValueError("transfer to exactly one of a group or a user")
-    return {"group": require_id(group, "group id")} if group else {"user": require_id(user, "user id")}
+    """A transfer's destination: a group, a user, or both as the seed's example sends (L622-L624)."""
+    if not group and not user:
+        raise ValueError("transfer to a group, a user or both")
+    target = {"group": require_id(group, "group id")} if group else {}
+    return {**target, "user": require_id(user, "user id")} if user else target
 
 
 MAX_SALES_MESSAGE = 500

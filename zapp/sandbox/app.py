@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,10 +13,12 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from .data import DST_REGION, REGIONS, generate
+from .conversations import CHANNEL_VIA
+from .data import DST_REGION, REGIONS, generate, iso, make_interaction, public_interaction
 from .delivery import Deliverer
 from .driver import LifecycleDriver
 from .leads import process_lead
+from .rules import RuleError
 from .state import Account, Integration, SandboxState
 
 
@@ -116,6 +119,26 @@ class Sandbox:
         prospect, created = process_lead(self.state, account, integration, lead, kind)
         self.delivery.notify(account, "prospects", "created" if created else "updated", prospect)
         return prospect, created
+
+    def receive_message(
+        self, integration: Integration, prospect_id: str, channel: str, content: str, at: float
+    ) -> dict:
+        """A contact's message on ``channel``, notified as Sales would (a new interaction; the window)."""
+        account = self.state.account_of(integration)
+        with self.state.lock:
+            prospect = account.prospects.get(prospect_id)
+            if prospect is None or not account.covers(prospect["groupId"], integration.group_id):
+                raise RuleError("Prospect not found", 404)
+            via = CHANNEL_VIA[channel]
+            interaction = make_interaction(self.state.rng, prospect, prospect.get("agent"), at, False, via)
+            interaction["output"] = {"message": {"content": content, "delivered": True, "via": via}}
+            interaction.pop("finishedAt", None)
+            account.add_interaction(interaction)
+            prospect["updatedAt"] = iso(max(at, time.time()))
+        public = public_interaction(interaction)
+        self.delivery.notify(account, "interactions", "created", prospect, interaction=public)
+        self.delivery.notify(account, "prospects", "updated", prospect, updates=[])
+        return public
 
     def stop(self) -> None:
         self.delivery.stop()

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from .conversations import CHANNEL_VIA
 from .rules import OBJECT_ID, RuleError
 from .state import Integration
 from .url_signer import sign_url
@@ -127,6 +128,27 @@ def leads():
         raise RuleError("lead must be an object")
     prospect, created = _sandbox().process_lead(integration, lead, str(body.get("type", "retail")))
     return jsonify({"prospect": prospect, "created": created}), 201 if created else 200
+
+
+@bp.post("/inbound")
+def inbound():
+    """A contact writes on a channel: an interaction the agent did not start, which opens the window."""
+    body = _json()
+    integration = _integration(str(body.get("apiKey", "")))
+    prospect_id, channel, content = body.get("prospect"), body.get("channel", "whatsapp"), body.get("content")
+    if channel not in CHANNEL_VIA or not isinstance(content, str) or not content.strip():
+        raise RuleError("Send prospect, channel (whatsapp or facebook) and content")
+    at = body.get("at", time.time())
+    if not isinstance(at, int | float):
+        raise RuleError("at must be epoch seconds")
+    interaction = _sandbox().receive_message(integration, str(prospect_id), channel, content, float(at))
+    return jsonify(interaction), 201
+
+
+@bp.get("/violations")
+def violations():
+    """Answers and envelopes that did not match the Sales models (sandbox bugs); empty when all is well."""
+    return jsonify(list(current_app.extensions["sandbox"].violations))
 
 
 @bp.get("/messages")

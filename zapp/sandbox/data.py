@@ -18,6 +18,8 @@ from typing import Any
 
 from faker import Faker
 
+from ..sales.models import Interaction
+
 VIAS = (
     "walkIn", "sms", "whatsApp", "email", "testDrive", "visit",
     "phoneCall", "outboundCall", "inboundCall", "facebook",
@@ -177,7 +179,7 @@ def build_agents(rng: random.Random, created: float, groups: list[dict], pools: 
                 "email": f"{first}.{last}@autonova.example".lower().replace(" ", ""),
                 "phone": f"+55119{rng.randint(10_000_000, 99_999_999)}",
                 "legacyId": None,
-                "externalId": f"EXT-{rng.randint(1000, 9999)}",
+                "externalId": {"crm": f"EXT-{rng.randint(1000, 9999)}"},
                 "groupId": group["id"],
                 "active": rng.random() > 0.1,
             })  # fmt: skip
@@ -224,9 +226,9 @@ def make_prospect(rng, pools, created, store, agents_by_group, account, now) -> 
         "updatedAt": iso(first_contact or created),
         "account": account["name"],
         "accountId": account["id"],
-        "group": {"id": store["id"], "name": store["displayName"]},
+        "group": store["displayName"],
         "groupId": store["id"],
-        "initialGroup": {"id": store["id"], "name": store["displayName"]},
+        "initialGroup": store["displayName"],
         "initialGroupId": store["id"],
         "firstName": first,
         "lastName": last,
@@ -240,12 +242,12 @@ def make_prospect(rng, pools, created, store, agents_by_group, account, now) -> 
         "emails": [f"{first}.{last}{rng.randint(1, 999)}@mail.example".lower().replace(" ", "")],
         "additionalData": {},
         "merged": False,
-        "absenceMessage": False,
+        "absenceMessage": None,
         "leads": [
             {
-                "priority": rng.choice(("high", "normal", "low")),
+                "priority": rng.choice((0, 1, 2)),
                 "created": iso(created),
-                "createdBy": provider,
+                "createdBy": account["id"],
                 "source": provider,
                 "comments": f"Interesse no {make} {model}",
                 "utmSource": source,
@@ -266,16 +268,16 @@ def make_prospect(rng, pools, created, store, agents_by_group, account, now) -> 
             }
         ],  # fmt: skip
         "agent": agent_summary(agent),
-        "assigned": agent is not None,
+        "assigned": iso(first_contact or created) if agent is not None else None,
         "nextReminder": None,
         "firstContactedAt": iso(first_contact) if first_contact else None,
-        "sentWorkingHourMessage": False,
+        "sentWorkingHourMessage": None,
     }
 
 
 def public_interaction(interaction: dict[str, Any]) -> dict[str, Any]:
     """An interaction as Sales shows it: the sandbox files it under its prospect's group, Sales names none."""
-    return {key: value for key, value in interaction.items() if key != "groupId"}
+    return Interaction.shape(interaction)
 
 
 def make_interaction(rng, prospect, agent, at, proactive, via=None) -> dict[str, Any]:

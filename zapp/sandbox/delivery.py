@@ -1,7 +1,11 @@
-"""Webhook delivery with Sales' policy: success below 400, up to 20 attempts with backoff.
+"""Webhook delivery with Sales' policy: success below 400; the first attempt, then up to 20 retries.
 
-Events are queued and delivered by one background thread, so API calls never
-wait on a subscriber. Every attempt is recorded for ``/_sandbox/deliveries``.
+Envelopes are built as the seed prints them (L1053-1329): ``prospect`` is an
+array of prospect summaries whose ``agent`` is an array, and each envelope is
+checked against the shared models before it is queued; one that does not
+match is a sandbox bug, recorded in ``state.violations`` and not sent.
+Events are delivered by one background thread, so API calls never wait on a
+subscriber. Every attempt is recorded for ``/_sandbox/deliveries``.
 """
 
 from __future__ import annotations
@@ -15,17 +19,29 @@ from typing import Any
 
 import requests
 
+from ..sales import inferred
+from ..sales.models import ENVELOPES, ProspectSummary
+from .conversations import conversation_windows
 from .data import iso
 from .state import Account, SandboxState
 
-MAX_ATTEMPTS = 20
-TIMEOUT_SECONDS = 5.0
+MAX_ATTEMPTS = 1 + inferred.WEBHOOK_RETRIES
+TIMEOUT_SECONDS = inferred.WEBHOOK_TIMEOUT_SECONDS
 MAX_BACKOFF_SECONDS = 300.0
+SUMMARY_LEAD_KEYS = ("created", "createdBy", "source", "utmSource", "providerKey", "comments", "type")
+SUMMARY_AGENT_KEYS = ("id", "firstName", "lastName", "phone", "email")
 
 
-def _summary(prospect: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "firstName", "lastName", "groupId", "status", "phones", "emails", "created", "updatedAt")
-    return {key: prospect.get(key) for key in keys}
+def prospect_summary(prospect: dict[str, Any]) -> dict[str, Any]:
+    """A prospect as envelopes carry it (L1073-1112): ``agent`` an array, leads cut to their summary."""
+    agent = prospect.get("agent")
+    summary = {
+        **prospect,
+        "contactMediums": [],
+        "leads": [{k: lead.get(k) for k in SUMMARY_LEAD_KEYS} for lead in prospect.get("leads") or ()],
+        "agent": [{k: agent.get(k) for k in SUMMARY_AGENT_KEYS}] if agent else [],
+    }
+    return ProspectSummary.shape(summary)
 
 
 class Deliverer:
@@ -42,7 +58,10 @@ class Deliverer:
         self._thread.start()
 
     def notify(self, account: Account, topic: str, kind: str, prospect: dict, **extra: Any) -> None:
-        """Queue one delivery per active subscription whose group covers the prospect and topic."""
+        """Queue one delivery per active subscription whose group covers the prospect and topic.
+
+        ``extra``: ``updates`` (prospects, agents), ``interaction`` (interactions), ``quote`` (quotes).
+        """
         now = time.time()
         for subscription in list(self._state.subscriptions.values()):
             if not subscription["active"] or topic not in subscription["topics"]:
@@ -51,21 +70,38 @@ class Deliverer:
                 continue
             if not account.covers(prospect["groupId"], subscription["groupId"]):
                 continue
-            envelope = {
-                "subscriptionId": subscription["id"],
-                "topic": topic,
-                "type": kind,
-                "received": iso(now),
-                "prospect": [_summary(prospect)],
-                "updatedAt": prospect.get("updatedAt") or iso(now),
-                "operationId": uuid.uuid4().hex,
-            }
-            if topic == "prospects":
-                envelope.update(whatsAppDueAt=iso(now + 86400), facebookDueAt=iso(now + 86400),
-                                updates=extra.get("updates") or [])  # fmt: skip
-            if topic == "interactions" and extra.get("interaction"):
-                envelope["interaction"] = extra["interaction"]
+            envelope = self.envelope(account, subscription["id"], topic, kind, prospect, now, **extra)
+            model = ENVELOPES[topic]
+            problem = model.check(envelope)
+            if problem:
+                with self._state.lock:
+                    self._state.violations.append(f"{topic} envelope: {model.__name__}: {problem}")
+                continue
             self._push(now, {"url": subscription["callbackUrl"], "envelope": envelope, "attempt": 0})
+
+    @staticmethod
+    def envelope(account: Account, subscription_id: str, topic: str, kind: str, prospect: dict,
+                 now: float, **extra: Any) -> dict[str, Any]:  # fmt: skip
+        envelope: dict[str, Any] = {
+            "subscriptionId": subscription_id,
+            "topic": topic,
+            "type": kind,
+            "received": iso(now),
+            "prospect": [prospect_summary(prospect)],
+            "updatedAt": prospect.get("updatedAt") or iso(now),
+            "operationId": uuid.uuid4().hex,
+        }
+        if topic == "prospects":
+            envelope.update(conversation_windows(account, prospect["id"], now))
+        if topic in ("prospects", "agents") and extra.get("updates") is not None:
+            envelope["updates"] = extra["updates"]
+        if topic == "prospects":
+            envelope.setdefault("updates", [])
+        if topic == "interactions" and extra.get("interaction"):
+            envelope["interaction"] = extra["interaction"]
+        if topic == "quotes" and extra.get("quote"):
+            envelope[inferred.QUOTE_ENVELOPE_KEY] = extra["quote"]
+        return envelope
 
     def _push(self, when: float, job: dict[str, Any]) -> None:
         with self._wake:
@@ -89,7 +125,8 @@ class Deliverer:
 
     def _attempt(self, job: dict[str, Any]) -> None:
         job["attempt"] += 1
-        envelope = {**job["envelope"], "attempts": job["attempt"], "sent": iso(time.time())}
+        attempts = inferred.FIRST_ATTEMPTS_VALUE + job["attempt"] - 1
+        envelope = {**job["envelope"], "attempts": attempts, "sent": iso(time.time())}
         status, error = None, None
         try:
             response = self._session.post(

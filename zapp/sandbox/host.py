@@ -14,6 +14,7 @@ from urllib.parse import quote
 import requests
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from .settings_view import present_form
 from .state import Account, Integration
 from .url_signer import sign_url
 
@@ -131,9 +132,16 @@ def contact(integration_id: str, prospect_id: str):
     ]  # fmt: skip
     opened = next((b for b in buttons if b["key"] == request.args.get("button")), None)
     interactions = [account.interactions[i] for i in sorted(account.by_prospect.get(prospect_id, []))]
+    declared = ((manifest or {}).get("fields") or {}).get("prospect", [])
+    data = prospect.get("additionalData") or {}
+    fields = [
+        {"key": f.get("key"), "name": _localized(f.get("name"), language), "value": data.get(f.get("key"))}
+        for f in declared
+        if isinstance(f, dict)
+    ]
     return render_template("sandbox/contact.html", integration=integration, account=account,
                            prospect=prospect, buttons=buttons, opened=opened, problem=problem,
-                           interactions=interactions,
+                           interactions=interactions, fields=fields,
                            messages=_sandbox().state.messages.get(prospect_id, []))  # fmt: skip
 
 
@@ -167,16 +175,23 @@ def reports(integration_id: str):
 def settings(integration_id: str):
     integration, account = _install(integration_id)
     driver, message = _sandbox().driver, None
-    if request.method == "POST":
-        changes = _form_changes(request.form)
-        status, body = driver.put_settings(integration.app_url, integration.key, changes)
-        message = "Saved." if status == 200 else f"The App refused ({status}): {body}"
     language = account.groups[integration.group_id]["language"]
     _s, form = driver.settings_form(integration.app_url, integration.key, language)
+    form = form if isinstance(form, dict) else None
     _s, values = driver.settings(integration.app_url, integration.key)
+    values = values if isinstance(values, dict) else {}
+    if request.method == "POST":
+        changes = _form_changes(request.form)
+        if form is not None and present_form(form, {**values, **changes})["blocked"]:
+            message = "Not saved: the form shows an error."  # an error blocks the submit (L1376)
+        else:
+            status, body = driver.put_settings(integration.app_url, integration.key, changes)
+            message = "Saved." if status == 200 else f"The App refused ({status}): {body}"
+            _s, values = driver.settings(integration.app_url, integration.key)
+            values = values if isinstance(values, dict) else {}
+    shown = present_form(form, values) if form is not None else None
     return render_template("sandbox/settings.html", integration=integration, account=account,
-                           form=form if isinstance(form, dict) else None,
-                           values=values if isinstance(values, dict) else {}, message=message)  # fmt: skip
+                           form=shown, values=values, message=message)  # fmt: skip
 
 
 def _form_changes(form) -> dict[str, Any]:

@@ -5,7 +5,9 @@ Where the reference is silent the choices are marked *(inferred)*:
 - ``createdAfter`` is inclusive and ``createdBefore`` exclusive;
 - ``after=ID`` gives the first ``limit`` items above ID, ``before=ID`` the
   ``limit`` items just below ID (still ascending);
-- ``limit`` defaults to 1000 and may not exceed 1000.
+- a page holds at most 1000 items when no ``limit`` is given; a ``limit`` above 1000 is served
+  (the seed only recommends 1000 at most);
+- a reversed or over-31-day creation range is refused with 400.
 """
 
 from __future__ import annotations
@@ -67,9 +69,64 @@ def parse_limit(args) -> int | None:
     raw = args.get("limit")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise RuleError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    if not raw.isdigit() or int(raw) < 1:
+        raise RuleError("limit must be a whole number of at least 1")
     return int(raw)
+
+
+def instant_filter(args, after_names: tuple[str, ...], before_names: tuple[str, ...]):
+    """A test ``(epoch or None) -> bool`` for a pair of date filters with their aliases; None if unused."""
+    after = next((args[n] for n in after_names if args.get(n)), None)
+    before = next((args[n] for n in before_names if args.get(n)), None)
+    if not after and not before:
+        return None
+    start = parse_instant(after, after_names[0]) if after else None
+    end = parse_instant(before, before_names[0]) if before else None
+
+    def inside(moment: float | None) -> bool:
+        if moment is None:
+            return False
+        return (start is None or moment >= start) and (end is None or moment < end)
+
+    return inside
+
+
+ADDITIONAL_DATA = re.compile(r"^\s*([^=<>~]+?)\s*(>=|<=|=|>|<|~)\s*(.*)$")
+
+
+def additional_data_filters(values: list[str]) -> list[Callable[[dict[str, Any]], bool]]:
+    """``additionalData[]=FIELD OP VALUE`` filters (OP: = >= > <= < ~), each a test on a prospect's data."""
+    tests = []
+    for text in values:
+        found = ADDITIONAL_DATA.match(text)
+        if found is None:
+            raise RuleError(f"additionalData filter {text!r} must read FIELD OP VALUE (OP: = >= > <= < ~)")
+        tests.append(_additional_test(*found.groups()))
+    return tests
+
+
+def _additional_test(name: str, op: str, wanted: str) -> Callable[[dict[str, Any]], bool]:
+    def test(data: dict[str, Any]) -> bool:
+        if name not in data or data[name] is None:
+            return False
+        value = data[name]
+        if op == "~":
+            return wanted.lower() in str(value).lower()
+        try:
+            left, right = float(value), float(wanted)
+        except (TypeError, ValueError):
+            left, right = str(value), wanted  # type: ignore[assignment]
+        return {"=": left == right, ">=": left >= right, ">": left > right,
+                "<=": left <= right, "<": left < right}[op]  # fmt: skip
+
+    return test
+
+
+def epoch_of(value: Any) -> float | None:
+    """Epoch seconds of a stored ISO time; None when absent."""
+    if not isinstance(value, str) or not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 def check_id(value: str | None, name: str) -> str | None:

@@ -120,6 +120,10 @@ class SandboxState:
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.deliveries: list[dict[str, Any]] = []
+        self.quotes: dict[str, dict[str, Any]] = {}
+        self.app_events: list[dict[str, Any]] = []
+        # Answers and envelopes that did not match the Sales models: sandbox bugs (tests fail on any).
+        self.violations: list[str] = []
         self.windows: dict[str, RateWindow] = defaultdict(RateWindow)
         self.rate_limit = rate_limit
         self.reset_style = reset_style

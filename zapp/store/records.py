@@ -60,6 +60,13 @@ def _ref_id(value: Any) -> str | None:
     return _id(value)
 
 
+def agent_of(value: Any) -> Mapping[str, Any] | None:
+    """The agent of a prospect: an object in Sales' prospects, an **array** in webhook summaries (L1102)."""
+    if isinstance(value, list):
+        value = next((item for item in value if isinstance(item, Mapping)), None)
+    return value if isinstance(value, Mapping) else None
+
+
 def agent_name(agent: Any) -> str:
     if not isinstance(agent, Mapping):
         return ""
@@ -83,9 +90,8 @@ def prospect_row(
     created = epoch_ms(prospect.get("created"))
     if prospect_id is None or group_id is None or created is None:
         return None
-    leads = prospect.get("leads")
-    lead = leads[0] if isinstance(leads, list) and leads and isinstance(leads[0], Mapping) else {}
-    agent = prospect.get("agent")
+    lead = first_lead(prospect)
+    agent = agent_of(prospect.get("agent"))
     row = {
         "instance_id": instance_id,
         "prospect_id": prospect_id,
@@ -147,6 +153,12 @@ def interaction_row(
     }
 
 
+def first_lead(prospect: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The prospect's first lead (its origin), or an empty mapping."""
+    leads = prospect.get("leads")
+    return leads[0] if isinstance(leads, list) and leads and isinstance(leads[0], Mapping) else {}
+
+
 # What a prospect summary must carry for its row to exist at all (the key, the group, the times).
 _ALWAYS_CARRIED = ("instance_id", "prospect_id", "group_id", "created_ms", "updated_ms")
 # Which store columns each Sales field feeds: a summary without the field leaves the columns alone.
@@ -158,8 +170,14 @@ _CARRIED_BY = {
     "label": ("label",),
     "category": ("category",),
     "archivingReason": ("archiving_reason",),
-    "leads": ("source", "utm_source", "utm_medium", "utm_campaign"),
     "firstContactedAt": ("first_contact_ms",),
+}
+# The lead's fields feed a column each: summaries' leads lack utmMedium and utmCampaign (L1092-1102).
+_CARRIED_BY_LEAD = {
+    "source": "source",
+    "utmSource": "utm_source",
+    "utmMedium": "utm_medium",
+    "utmCampaign": "utm_campaign",
 }
 
 
@@ -167,7 +185,9 @@ def prospect_summary_row(instance_id: int, summary: Mapping[str, Any], **extra: 
     """The partial store row of a prospect summary: only the columns the summary carries.
 
     Webhook envelopes carry summaries, not whole prospects; a full row would
-    wipe what the summary leaves out (the agent, the lead's UTM fields, ...).
+    wipe what the summary leaves out (the label, the lead's utmMedium, ...).
+    A field the summary carries is taken as Sales' word, an empty ``agent``
+    array included (nobody is assigned).
     ``extra`` columns (a conversation window from the envelope) are kept.
     """
     row = prospect_row(instance_id, summary)
@@ -177,6 +197,8 @@ def prospect_summary_row(instance_id: int, summary: Mapping[str, Any], **extra: 
     for field_name, columns in _CARRIED_BY.items():
         if field_name in summary:
             carried.update(columns)
+    lead = first_lead(summary)
+    carried.update(column for field_name, column in _CARRIED_BY_LEAD.items() if field_name in lead)
     partial = {name: value for name, value in row.items() if name in carried}
     partial.update(extra)
     return partial

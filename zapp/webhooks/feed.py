@@ -47,13 +47,24 @@ class EventFeed:
         self.looks = 0  # how many times it looked (what a test waits on before storing an event)
 
     def feed(self) -> int:
-        """Claim and queue every event stored since the last look; how many were queued."""
+        """Claim and queue every event stored since the last look; how many were queued.
+
+        When the queue refuses one (Redis down), the claims not queued are released and the error
+        goes up: the next look, once the queue is back, takes them again (a claim left standing
+        would hold them back from the feed, and from the sweep for minutes).
+        """
         self.looks += 1
         queued = 0
         while True:
-            claimed, self._cursor = self._events.claim_new(self._cursor, utcnow())
-            for event_id in claimed:
-                self._enqueue(event_id)
+            now = utcnow()
+            claimed, cursor = self._events.claim_new(self._cursor, now)
+            for position, event_id in enumerate(claimed):
+                try:
+                    self._enqueue(event_id)
+                except Exception:
+                    self._events.release(claimed[position:], now)
+                    raise  # the cursor stays: the next look reads these again (the queued ones are claimed)
+            self._cursor = cursor
             queued += len(claimed)
             if not claimed:
                 return queued

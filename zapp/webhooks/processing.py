@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -30,6 +30,8 @@ from ..models import Instance, InstanceState, StoredProspect, WebhookEvent, utcn
 from ..sales import SalesClient
 from ..sales.errors import NotFound
 from ..sales.ids import OBJECT_ID
+from ..sales.inferred import UPDATE_ITEM_KEYS
+from ..store.agents import agents_named, note_agent_names
 from ..store.records import (
     epoch_ms,
     interaction_row,
@@ -39,10 +41,14 @@ from ..store.records import (
     store_prospects,
 )
 from .auto_reply import AutoReplier, ReplyPlan
+from .custom_field_writer import first_contacted
 from .retention import PURGE_BATCH, purge_events
 from .schemas import is_known
 
 log = logging.getLogger(__name__)
+
+FirstContactListener = Callable[[int, str], None]
+"""Called with (instance id, prospect id) after a commit that stored a prospect's first contact."""
 
 # The sweep backs off after each failure (1, 2, 4 ... minutes, at most an hour) and gives up on an
 # event only when it is this old: counting attempts would retire events after a short outage,
@@ -80,6 +86,7 @@ class _Work:
     partial_prospects: list[dict[str, Any]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)
     reply_to: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (prospect, its group)
+    first_contacts: list[str] = field(default_factory=list)  # set when committed
 
 
 class EventProcessor:
@@ -87,6 +94,11 @@ class EventProcessor:
         self._database = database
         self._clients = clients
         self._replier = replier
+        self._first_contact_listeners: list[FirstContactListener] = []
+
+    def on_first_contact(self, listener: FirstContactListener) -> None:
+        """Be told of each prospect whose first contact an event brought (the custom fields' job)."""
+        self._first_contact_listeners.append(listener)
 
     def process(self, event_id: int) -> Outcome:
         """Process one stored event, at most once; Sales errors propagate (the job retries)."""
@@ -98,6 +110,9 @@ class EventProcessor:
         client = self._clients.client_for(loaded)
         work = self._prepare(loaded, client)
         outcome, claimed = self._commit(loaded, work)
+        for prospect_id in work.first_contacts:
+            for listener in self._first_contact_listeners:
+                listener(loaded.instance_id, prospect_id)
         if loaded.reply is not None:
             for prospect in claimed:
                 self._replier.send(client, loaded.instance_id, loaded.reply, prospect)
@@ -199,6 +214,15 @@ class EventProcessor:
             )
             return sorted(claimed), ids[-1]
 
+    def release(self, ids: list[int], claimed_at: datetime) -> None:
+        """Undo ``claim_new``'s claims (made at ``claimed_at``) on events that could not be queued."""
+        with self._database.transaction() as session:
+            session.execute(
+                update(cast(Table, WebhookEvent.__table__))
+                .where(WebhookEvent.id.in_(ids), WebhookEvent.retry_at == claimed_at + REQUEUE_AFTER)
+                .values(retry_at=None)
+            )
+
     def purge(self, received_before: datetime, batch: int = PURGE_BATCH) -> int:
         """Delete the events past keeping (see ``retention``), a batch per transaction; how many."""
         return purge_events(self._database, received_before, batch)
@@ -243,6 +267,9 @@ class EventProcessor:
                     work.reply_to.append((prospect, row["group_id"]))
         elif event.topic == "prospects":
             work.partial_prospects = _summary_rows(event, summaries, _windows(event.payload))
+        elif event.topic in ("agents", "quotes"):
+            # Their prospect summaries are as current as any other envelope's (L1266-1329).
+            work.partial_prospects = _summary_rows(event, summaries, {})
         elif event.topic == "interactions":
             work.partial_prospects = _summary_rows(event, summaries, {})
             self._prepare_interaction(event, client, summaries, work)
@@ -294,9 +321,14 @@ class EventProcessor:
             instance = session.get(Instance, event.instance_id)
             if instance is None or not instance.is_active:  # disabled while we asked Sales
                 return Outcome.PENDING, []
+            work.first_contacts = first_contacted(
+                session, event.instance_id, [*work.full_prospects, *work.partial_prospects]
+            )
             store_prospects(session, work.full_prospects)
             store_prospects(session, work.partial_prospects, partial=True)
             store_interactions(session, work.interactions)
+            rows = [*work.full_prospects, *work.partial_prospects, *work.interactions]
+            note_agent_names(session, event.instance_id, agents_named(rows))
             row.processed_at = utcnow()
             row.last_error = None
             if event.reply is None:
@@ -358,11 +390,19 @@ def _windows(payload: Mapping[str, Any]) -> dict[str, int | None]:
 
 
 def _with_updates(summary: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The summary with ``updates[]`` applied (``{"field", "value"}`` each) and the event's time."""
+    """The summary with ``updates[]`` applied and the event's time.
+
+    The seed prints ``updates`` as ``[{}]``; its item shape is ``inferred.UPDATE_ITEM_KEYS``. A
+    change of ``agent`` names an id, not the summary's array of agents: the summary tells the agent.
+    """
     merged = dict(summary)
+    name_key, value_key = UPDATE_ITEM_KEYS
     for change in payload.get("updates") or ():
-        if isinstance(change, Mapping) and isinstance(change.get("field"), str) and "value" in change:
-            merged[change["field"]] = change["value"]
+        if not isinstance(change, Mapping) or value_key not in change:
+            continue
+        name = change.get(name_key)
+        if isinstance(name, str) and name != "agent":
+            merged[name] = change[value_key]
     if not merged.get("updatedAt") and payload.get("updatedAt"):
         merged["updatedAt"] = payload["updatedAt"]
     return merged

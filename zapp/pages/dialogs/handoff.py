@@ -3,24 +3,33 @@
 Transfers, archiving and labels act as the integration's user (Sales'
 ``as-user`` calls). When the integration has no such user, Sales answers 409
 and the dialog says how an administrator fixes it; notes still work.
+
+Who can take the contact now comes from Sales' online agents of the
+installation's group (``GET /group/{id}/agents/online``): agents online are
+listed first, the group's ``officeHours`` is shown, and a transfer to an agent
+who is not online needs the person's confirmation, checked again on the
+server at the moment of the transfer.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, jsonify, url_for
+from flask import Response, current_app, jsonify, url_for
 
 from ...i18n import N_, translate
+from ...installations.lookup import ResolvedInstance, integration_group
 from ...openapi import documented
 from ...sales import SalesClient
-from ...sales.errors import Conflict, Forbidden
+from ...sales.errors import Conflict, Forbidden, SalesError
 from ..actions import page_action
 from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
-from ..refusals import ActAsUserMissing, ActionRefusedBySales, ProspectNotFound
+from ..refusals import ActAsUserMissing, ActionRefusedBySales, OfflineAgentNotConfirmed, ProspectNotFound
 from ..rendering import render_page
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import (
@@ -34,6 +43,8 @@ from ..schemas import (
     TransferSchema,
 )
 from .timeline_content import agent_name, contact_summary
+
+log = logging.getLogger(__name__)
 
 MAX_CHOICES = 500
 AS_USER_NOT_ALLOWED = N_(
@@ -51,6 +62,15 @@ MESSAGES = {
     "noted": N_("Note added."),
     "salesSaid": N_("Zenvia Sales said:"),
     "chooseTarget": N_("Choose an agent or a group."),
+    "online": N_("online"),
+    "offline": N_("offline"),
+    "officeHours": N_("Your group is within office hours."),
+    "outsideOfficeHours": N_("Your group is outside office hours: agents may not answer until it opens."),
+    "onlineCount": N_("%(online)s of %(agents)s agents are online now."),
+    "presenceUnknown": N_("Zenvia Sales could not tell who is online right now."),
+    "confirmOffline": N_("%(name)s is not online now. Transfer anyway?"),
+    "transferAnyway": N_("Transfer anyway"),
+    "cancel": N_("Cancel"),
 }
 
 
@@ -91,6 +111,7 @@ PURPOSE = handoff.extension_point.purpose
 )
 @require_context(purpose=PURPOSE, prospect_from="query:prospect")
 def handoff_data(followup: FollowUp) -> Response:
+    presence = Presence(online=None, office_hours=None)
     with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
         prospect = checked_prospect(client, followup.instance, followup.prospect_id)
         try:
@@ -99,13 +120,66 @@ def handoff_data(followup: FollowUp) -> Response:
             options, unavailable = None, ActAsUserMissing.message
         except Forbidden:  # the key lacks the act-as-user scope: notes still work
             options, unavailable = None, AS_USER_NOT_ALLOWED
+        if options is not None:
+            presence = presence_in(client, followup.instance)
+            options["agents"] = presence.mark(options["agents"])
     data: dict[str, Any] = {
         "prospect": contact_summary(prospect),
         "actAsUser": options is not None,
         "actAsUserMessage": translate(followup.context.language, unavailable) if unavailable else None,
+        "officeHours": presence.office_hours,
         **(options or {"agents": [], "groups": [], "reasons": [], "labels": []}),
     }
     return jsonify(HandoffDataSchema().dump(data))
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Who is online in the installation's group, and whether it is within office hours.
+
+    ``None`` for either means Sales could not tell (the call failed or the
+    answer lacked it): the dialog then says so and asks no confirmation.
+    """
+
+    online: frozenset[str] | None
+    office_hours: bool | None
+
+    def is_offline(self, agent_id: str) -> bool:
+        return self.online is not None and agent_id not in self.online
+
+    def mark(self, agents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The agents with ``online`` set, those online first, each part in name order as before."""
+        marked = [
+            {**agent, "online": None if self.online is None else agent["id"] in self.online}
+            for agent in agents
+        ]
+        return sorted(marked, key=lambda agent: agent["online"] is not True)  # stable: names stay sorted
+
+
+def presence_in(client: SalesClient, instance: ResolvedInstance) -> Presence:
+    """Sales' online agents of the installation's group; unknown (never an error) when Sales cannot say.
+
+    The installation's own group is asked, since transfer targets span it and
+    every group below it *(inferred: that a group's online agents include
+    those of the groups below it is not stated by Sales)*.
+    """
+    group = integration_group(current_app.extensions["zapp"].database, instance)
+    if group is None:
+        return Presence(online=None, office_hours=None)
+    try:
+        answer = client.online_agents(group)
+    except SalesError as error:  # presence helps; its absence must not cost the agent the dialog
+        log.info("online agents of the installation's group unavailable: %s", error)
+        return Presence(online=None, office_hours=None)
+    answer = answer if isinstance(answer, Mapping) else {}
+    agents = answer.get("agents")
+    online = (
+        frozenset(a["id"] for a in agents if isinstance(a, Mapping) and isinstance(a.get("id"), str))
+        if isinstance(agents, list)
+        else None
+    )
+    office_hours = answer.get("officeHours")
+    return Presence(online=online, office_hours=office_hours if isinstance(office_hours, bool) else None)
 
 
 def _as_user_options(client: SalesClient) -> dict[str, list[dict[str, str]]]:
@@ -156,8 +230,15 @@ def _handoff_action(rule: str, schema: type, summary: str) -> Callable:
     TransferSchema,
     "Transfer the contact to an agent or a group it may go to, once per Idempotency-Key",
 )
-def handoff_transfer(_followup: FollowUp, fields: dict[str, Any], client: SalesClient) -> dict[str, Any]:
+def handoff_transfer(followup: FollowUp, fields: dict[str, Any], client: SalesClient) -> dict[str, Any]:
     _require_allowed_target(client, agent=fields.get("agent"), group=fields.get("group"))
+    agent = fields.get("agent")
+    if (
+        agent
+        and not fields.get("confirmOffline")
+        and presence_in(client, followup.instance).is_offline(agent)
+    ):
+        raise OfflineAgentNotConfirmed("transfer target is offline")  # nothing sent: the key is freed
     client.transfer_as_user(fields["prospect"], user=fields.get("agent"), group=fields.get("group"))
     return _done("transfer")
 

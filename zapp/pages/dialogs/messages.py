@@ -145,11 +145,16 @@ def messages_send_template(
     blueprint=bp,
 )
 def messages_send_text(followup: FollowUp, fields: dict[str, Any], client: SalesClient) -> dict[str, Any]:
+    _require_open_window(followup, client, fields)
+    return _result("text", client.send_message(fields["prospect"], fields["channel"], fields["content"]))
+
+
+def _require_open_window(followup: FollowUp, client: SalesClient, fields: dict[str, Any]) -> None:
+    """Free text and files are conversational: Sales takes them only inside the contact's window."""
     interactions = client.list_prospect_interactions(fields["prospect"])
     windows = conversation_windows(interactions, _stored_windows(followup.instance, fields["prospect"]))
     if windows.get(fields["channel"]) is None:
         raise WindowClosed(f"{fields['channel']} window closed")
-    return _result("text", client.send_message(fields["prospect"], fields["channel"], fields["content"]))
 
 
 @bp.post("/dialogs/messages/file")
@@ -168,6 +173,7 @@ def messages_send_file(followup: FollowUp) -> Response:
 
     def send(client: SalesClient) -> dict[str, Any]:
         checked_prospect(client, followup.instance, fields["prospect"])
+        _require_open_window(followup, client, fields)
         sent = client.send_file(fields["prospect"], fields["channel"], filename, content, kind)
         return _result("file", sent)
 

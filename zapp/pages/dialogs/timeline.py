@@ -1,28 +1,42 @@
-"""The Timeline dialog: a contact's interactions, newest first.
+"""The Timeline dialog: a contact's interactions, newest first, its quotes, and corrections to it.
 
 The dialog paints at once from the signed URL alone; the contact's data
-comes after first paint from ``/dialogs/timeline/data``, a follow-up call
-guarded by the page's context token.
+comes after first paint from ``/dialogs/timeline/data`` and its quotes from
+``/dialogs/timeline/quotes``, follow-up calls guarded by the page's context
+token. The agent corrects the contact's names, or adds a phone or an email,
+through Sales' prospect update (``PATCH /prospect/{id}``, whose documented
+body takes one phone and one email to add), as an idempotent page action.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Response, jsonify, request, url_for
 from marshmallow import ValidationError
 
 from ...i18n import N_, translate
 from ...openapi import documented
-from ...vocabulary import VIA_LABELS
+from ...sales import SalesClient
+from ...vocabulary import QUOTE_STATUS_LABELS, VIA_LABELS
+from ..actions import page_action
 from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..refusals import BadParameters, ProspectNotFound
 from ..rendering import render_page
 from ..sales_calls import checked_prospect, sales_client_for
-from ..schemas import TimelineQuerySchema, TimelineSchema
-from .timeline_content import shape_timeline
+from ..schemas import (
+    ContactEditResultSchema,
+    ContactEditSchema,
+    ProspectQuerySchema,
+    QuotesSchema,
+    TimelineQuerySchema,
+    TimelineSchema,
+)
+from .timeline_content import contact_summary, shape_quotes, shape_timeline
 
 # Strings the page's script shows, localized on the server like everything else.
 MESSAGES = {
@@ -43,6 +57,19 @@ MESSAGES = {
     "status": N_("Status"),
     "agent": N_("Agent"),
     "label": N_("Label"),
+    "phones": N_("Phones"),
+    "emails": N_("Emails"),
+    "quotes": N_("Quotes"),
+    "quotesFailed": N_("The quotes could not be loaded."),
+    "quoteItems": N_("Items: %(count)s"),
+    "noValue": N_("no value"),
+    "sending": N_("Sending…"),
+    "saved": N_("Contact updated."),
+    "salesSaid": N_("Zenvia Sales said:"),
+    "nothingToChange": N_("Change a name or add a phone or an email."),
+    "badPhone": N_("Enter a phone number: 8 to 15 digits, optionally starting with +."),
+    "badEmail": N_("Enter an email address such as name@example.com."),
+    "blankName": N_("A name cannot be left blank."),
 }
 
 
@@ -52,6 +79,7 @@ def _page_strings(language: str) -> dict[str, dict[str, str]]:
     return {
         "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
         "via": {key: translate(language, label) for key, label in VIA_LABELS.items()},
+        "quoteStatus": {key: translate(language, label) for key, label in QUOTE_STATUS_LABELS.items()},
     }
 
 
@@ -66,10 +94,18 @@ def timeline(page: Page) -> Response:
     page_data = {
         "context": page.context_token,
         "language": language,
-        "urls": {"data": url_for("pages.timeline_data", prospect=page.prospect)},
+        "prospect": page.prospect,
+        "urls": {
+            "data": url_for("pages.timeline_data", prospect=page.prospect),
+            "quotes": url_for("pages.timeline_quotes", prospect=page.prospect),
+            "contact": url_for("pages.timeline_contact"),
+        },
         **_page_strings(language),
     }
     return render_page("pages/dialogs/timeline.html", language, page_data=page_data)
+
+
+PURPOSE = timeline.extension_point.purpose
 
 
 @bp.get("/dialogs/timeline/data")
@@ -80,7 +116,7 @@ def timeline(page: Page) -> Response:
     responses={200: TimelineSchema},
     errors=(400, 401, 403, 404, 502, 503),
 )
-@require_context(purpose=timeline.extension_point.purpose, prospect_from="query:prospect")
+@require_context(purpose=PURPOSE, prospect_from="query:prospect")
 def timeline_data(followup: FollowUp) -> Response:
     page = _query_page()
     with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
@@ -97,3 +133,47 @@ def _query_page() -> int:
         messages = error.messages
         problem = messages.get("page", messages) if isinstance(messages, dict) else messages
         raise BadParameters(f"page: {problem}") from None
+
+
+@bp.get("/dialogs/timeline/quotes")
+@documented(
+    summary="The contact's quotes, newest first, from the store else Sales (needs X-Zapp-Context)",
+    tags=("pages",),
+    query=ProspectQuerySchema,
+    responses={200: QuotesSchema},
+    errors=(400, 401, 403, 404, 502, 503),
+)
+@require_context(purpose=PURPOSE, prospect_from="query:prospect")
+def timeline_quotes(followup: FollowUp) -> Response:
+    prospect_id = followup.prospect_id
+    with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
+        checked_prospect(client, followup.instance, prospect_id)
+        data = _quotes_from_sales(client, prospect_id)
+    return jsonify(QuotesSchema().dump(data))
+
+
+def _quotes_from_sales(client: SalesClient, prospect_id: str) -> dict[str, Any]:
+    quotes = client.prospect_quotes(prospect_id)
+    return {
+        "quotes": shape_quotes(quotes if isinstance(quotes, list) else []),
+        "source": "sales",
+        "available": True,
+    }
+
+
+@page_action(
+    "/dialogs/timeline/contact",
+    purpose=PURPOSE,
+    schema=ContactEditSchema,
+    result=ContactEditResultSchema,
+    summary="Correct the contact's names or add a phone or email (Sales' prospect update), once per key",
+    blueprint=bp,
+)
+def timeline_contact(_followup: FollowUp, fields: dict[str, Any], client: SalesClient) -> dict[str, Any]:
+    changes = {name: fields[name] for name in ("firstName", "lastName", "phone", "email") if fields.get(name)}
+    updated = client.update_prospect(fields["prospect"], changes)
+    if not isinstance(updated, Mapping) or updated.get("id") != fields["prospect"]:
+        updated = client.get_prospect(fields["prospect"])  # Sales answered without the prospect: read it
+    return ContactEditResultSchema().dump(
+        {"done": True, "action": "contact", "prospect": contact_summary(updated)}
+    )

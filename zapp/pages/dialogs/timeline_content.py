@@ -6,6 +6,7 @@ renders them as text, and links keep an ``http(s)`` scheme or are dropped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ PAGE_SIZE = 20
 MAX_LEADS = 20
 MAX_TEXT = 2000
 MAX_NAME = 200
+MAX_QUOTES = 100
 
 
 def shape_timeline(prospect: Mapping[str, Any], interactions: list[Any], *, page: int = 1) -> dict[str, Any]:
@@ -53,6 +55,47 @@ def contact_summary(prospect: Mapping[str, Any]) -> dict[str, Any]:
         "created": _text(prospect.get("created"), 40) or None,
         "leads": leads,
     }
+
+
+def shape_quotes(quotes: list[Any]) -> list[dict[str, Any]]:
+    """Sales' quotes (or the store's, in the same shape) as the Timeline lists them, newest first."""
+    shaped = [quote_summary(quote) for quote in quotes[:MAX_QUOTES] if isinstance(quote, Mapping)]
+    kept = [quote for quote in shaped if quote["id"]]
+    return sorted(kept, key=lambda quote: (quote["createdAt"] or "", quote["id"]), reverse=True)
+
+
+def quote_summary(quote: Mapping[str, Any]) -> dict[str, Any]:
+    """A quote's value, status and dates. The value is Sales' ``total``, else its items summed."""
+    items = [item for item in _list(quote.get("items")) if isinstance(item, Mapping)]
+    status = _text(quote.get("status"), 40) or None
+    decided = quote.get("acceptedAt") if status == "accepted" else quote.get("rejectedAt")
+    return {
+        "id": _text(quote.get("id"), 24),
+        "status": status,
+        "total": _number(quote.get("total"))
+        if _number(quote.get("total")) is not None
+        else _items_total(items),
+        "items": len(items),
+        "createdAt": _text(quote.get("createdAt"), 40) or None,
+        "decidedAt": _text(decided, 40) or None,
+    }
+
+
+def _items_total(items: list[Mapping[str, Any]]) -> float | None:
+    """The sum of quantity × price; None when an item lacks a number (a guess is worse than nothing)."""
+    total = 0.0
+    for item in items:
+        quantity, price = _number(item.get("quantity")), _number(item.get("price"))
+        if quantity is None or price is None:
+            return None
+        total += quantity * price
+    return total if items else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def lead_summary(lead: Mapping[str, Any]) -> dict[str, Any]:
