@@ -121,7 +121,6 @@ class SalesClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         files: Any = None,
-        accept_csv: bool = False,
     ) -> Any:
         """One call, ended by its deadline: tried again while ``_should_retry`` says so and the wait fits.
 
@@ -131,7 +130,7 @@ class SalesClient:
         failures = 0
         for attempt in itertools.count(1):
             try:
-                return self._attempt(method, path, params, json, files, accept_csv, deadline)
+                return self._attempt(method, path, params, json, files, deadline)
             except SalesError as error:
                 delay = _retry_delay(error, failures)
                 if attempt >= MAX_ATTEMPTS or not self._should_retry(method, error, failures):
@@ -165,7 +164,7 @@ class SalesClient:
             return True
         return isinstance(error, Unavailable) and method in IDEMPOTENT
 
-    def _attempt(self, method, path, params, json, files, accept_csv, deadline: Deadline) -> Any:
+    def _attempt(self, method, path, params, json, files, deadline: Deadline) -> Any:
         """One attempt: breaker, rate-limit slot, the HTTP exchange, its typed result."""
         closed_for = self._breaker.closed_for()
         if closed_for:
@@ -189,7 +188,7 @@ class SalesClient:
             self._breaker.succeeded()
         self._keep_limits(response)
         try:
-            return self._result(method, path, response, accept_csv)
+            return self._result(method, path, response)
         except SalesError as error:
             error.retry_after = self._server_hint(response)
             raise
@@ -285,10 +284,8 @@ class SalesClient:
             reason = type(error).__name__
             raise Unavailable(f"{method} {path}: could not reach Sales ({reason})", **where) from None
 
-    def _result(self, method: str, path: str, response: requests.Response, accept_csv: bool) -> Any:
+    def _result(self, method: str, path: str, response: requests.Response) -> Any:
         if response.status_code < 300:
-            if accept_csv:
-                return response.text
             return response.json() if response.content else None
         message, code = _sales_message(response)
         error = error_for_status(response.status_code)
@@ -361,9 +358,6 @@ class SalesClient:
 
     def list_prospects(self, **params: Any) -> list[m.Prospect]:
         return self._many(m.Prospect, "GET", "/prospects", params=params)
-
-    def export_prospects_csv(self, **params: Any) -> str:
-        return self.request("GET", "/prospects", params={**params, "format": "csv"}, accept_csv=True)
 
     # -- leads ----------------------------------------------------------------------
 
