@@ -54,7 +54,7 @@ def gunicorn(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(url, process, log_path)
+            _wait_until_up(url, process, log_path, workers)
             yield url
         finally:
             process.terminate()
@@ -64,16 +64,20 @@ def gunicorn(
                 process.kill()
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
+def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, workers: int) -> None:
+    """Until every worker has loaded the app (zapp.gunicorn_config logs "Worker ready"): measuring
+    while one still boots would time its start-up, and queue answers behind the one serving."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{log_path.read_text()}")
         try:
             requests.get(url + "/healthz", timeout=1)
-            return
+            if log_path.read_text(errors="replace").count("Worker ready") >= workers:
+                return
         except requests.RequestException:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not come up:\n{log_path.read_text()}")
 
 

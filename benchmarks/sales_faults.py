@@ -3,9 +3,10 @@ settings: zapp.gunicorn_config, 2 sync workers, 30 s worker timeout) against the
 
 Each scenario gets a fresh gunicorn (fresh circuit breakers) and a Sales account of its own (a
 rate-limit window of its own), and sends its requests from as many client threads as there are
-workers, so every worker is waiting on Sales at once. The page's Sales budget is
-ZAPP_SALES_REQUEST_BUDGET (8 s by default); no answer may take longer than it (plus 1.5 s for
-the page's own work), none may be a 500, and no worker may be killed.
+workers, so every worker is waiting on Sales at once, once every worker has loaded the app. The
+page's Sales budget is ZAPP_SALES_REQUEST_BUDGET (8 s by default; the tiny size shortens it to 2 s
+while Sales misbehaves, never while it answers well); no answer may take longer than it (plus
+1.5 s for the page's own work), none may be a 500, and no worker may be killed.
 
     python benchmarks/sales_faults.py                # Sales 45 s late, 3 calls per window, errors
     python benchmarks/sales_faults.py --size tiny    # the smoke size CI runs (2 s budget, 4 s late)
@@ -51,7 +52,9 @@ PAGE_DATA = re.compile(r'<script type="application/json" id="zapp-page"[^>]*>(.*
 class Scenario:
     name: str
     faults: dict
+    budget: float  # the page's Sales budget it runs with (ZAPP_SALES_REQUEST_BUDGET)
     statuses: list[int] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     worker_timeouts: int = 0
 
@@ -59,9 +62,15 @@ class Scenario:
     def slowest(self) -> float:
         return max(self.seconds, default=0.0)
 
+    @property
+    def late(self) -> int:
+        return sum(seconds > self.budget + SLACK_SECONDS for seconds in self.seconds)
+
     def summary(self) -> str:
         counts = {status: self.statuses.count(status) for status in sorted(set(self.statuses))}
         shown = ", ".join(f"{count}x {status}" for status, count in counts.items())
+        if self.refusals:  # which refusal, so a SHORT line says why
+            shown += "; " + ", ".join(sorted(set(self.refusals)))
         median = sorted(self.seconds)[len(self.seconds) // 2] if self.seconds else 0.0
         return f"median {median:.2f} s, slowest {self.slowest:.2f} s ({shown})"
 
@@ -75,8 +84,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _environment(database_url: str, public_url: str, sales_url: str, budget: float | None) -> dict:
-    env = {
+def _environment(database_url: str, public_url: str, sales_url: str) -> dict:
+    return {
         "ZAPP_MODE": "production",
         "ZAPP_DATABASE_URL": database_url,
         "ZAPP_APP_ID": "benchmark-app",
@@ -87,9 +96,6 @@ def _environment(database_url: str, public_url: str, sales_url: str, budget: flo
         "ZAPP_SALES_API_URL": sales_url,
         "ZAPP_LOG_LEVEL": "WARNING",
     }
-    if budget is not None:
-        env["ZAPP_SALES_REQUEST_BUDGET"] = str(budget)
-    return env
 
 
 def _install(env: dict[str, str], sandbox) -> tuple[str, str]:
@@ -135,7 +141,7 @@ def _run_scenario(scenario: Scenario, env: dict, folder: Path, sandbox, group: s
                   workers: int, total: int) -> None:  # fmt: skip
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**env, "ZAPP_PUBLIC_URL": url}
+    env = {**env, "ZAPP_PUBLIC_URL": url, "ZAPP_SALES_REQUEST_BUDGET": str(scenario.budget)}
     log_path = folder / f"gunicorn-{scenario.name.replace(' ', '-')}.log"
     with gunicorn("zapp:create_app()", env, workers, log_path, port=port):
         target = f"/dialogs/timeline?prospect={prospect}&user={secrets.token_hex(12)}&group={group}&lang=pt"
@@ -145,17 +151,30 @@ def _run_scenario(scenario: Scenario, env: dict, folder: Path, sandbox, group: s
         _faults(sandbox, scenario.faults)
         data_url = f"{url}/dialogs/timeline/data?prospect={prospect}"
 
-        def ask(_number: int) -> tuple[int, float]:
+        def ask(_number: int) -> tuple[int, str, float]:
             started = time.perf_counter()
             answer = requests.get(data_url, headers={"X-Zapp-Context": token}, timeout=60)
-            return answer.status_code, time.perf_counter() - started
+            return answer.status_code, _refusal(answer), time.perf_counter() - started
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for status, seconds in pool.map(ask, range(total)):
+            for status, refusal, seconds in pool.map(ask, range(total)):
                 scenario.statuses.append(status)
                 scenario.seconds.append(seconds)
+                if refusal:
+                    scenario.refusals.append(refusal)
         _faults(sandbox, {})
     scenario.worker_timeouts = log_path.read_text(errors="replace").count("WORKER TIMEOUT")
+
+
+def _refusal(answer: requests.Response) -> str:
+    """The error code of a refused answer (``sales_timeout`` …)."""
+    if answer.status_code == 200:
+        return ""
+    try:
+        code = answer.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = "no JSON error"
+    return f"{answer.status_code} {code}"
 
 
 def main(argv: list[str]) -> int:
@@ -170,34 +189,39 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
                              signing_key=SIGNING_KEY)  # fmt: skip
     sandbox = start_sandbox(options)
     try:
-        env = _environment(f"sqlite:///{folder / 'zapp.db'}", "http://127.0.0.1", sandbox.api_url, budget)
+        env = _environment(f"sqlite:///{folder / 'zapp.db'}", "http://127.0.0.1", sandbox.api_url)
+        faulty = budget or DEFAULT_BUDGET
         scenarios = [
-            Scenario("healthy", {}),
-            Scenario("30% errors", {"errorRate": 0.3}),
-            Scenario("every call fails", {"errorRate": 1.0}),
-            Scenario(f"Sales {latency // 1000} s late", {"latencyMs": latency}),
-            Scenario("3 calls per window", {"rateLimit": 3}),
+            # Sales answering well: the product's own budget at every size. A shorter one only keeps
+            # the faulty runs quick; on a loaded machine it would time the machine, not the page.
+            Scenario("healthy", {}, DEFAULT_BUDGET),
+            Scenario("30% errors", {"errorRate": 0.3}, faulty),
+            Scenario("every call fails", {"errorRate": 1.0}, faulty),
+            Scenario(f"Sales {latency // 1000} s late", {"latencyMs": latency}, faulty),
+            Scenario("3 calls per window", {"rateLimit": 3}, faulty),
         ]
         for scenario in scenarios:  # each with an account of its own: a rate-limit window of its own
             group, prospect = _install(env, sandbox)
             _run_scenario(scenario, env, folder, sandbox, group, prospect, args.workers, total)
     finally:
         sandbox.stop()
-    return _report(scenarios, budget or DEFAULT_BUDGET, args, total)
+    return _report(scenarios, args, total)
 
 
-def _report(scenarios: list[Scenario], budget: float, args: argparse.Namespace, total: int) -> int:
-    limit = budget + SLACK_SECONDS
+def _report(scenarios: list[Scenario], args: argparse.Namespace, total: int) -> int:
+    healthy_run, faulty = scenarios[0], scenarios[1:]
+    limit = max(scenario.budget for scenario in faulty) + SLACK_SECONDS
     print_table([
-        ("page budget (ZAPP_SALES_REQUEST_BUDGET)", f"{budget:g} s"),
+        ("page budget (ZAPP_SALES_REQUEST_BUDGET), healthy", f"{healthy_run.budget:g} s"),
+        ("page budget (ZAPP_SALES_REQUEST_BUDGET), faults", f"{limit - SLACK_SECONDS:g} s"),
         ("requests per scenario / client threads = workers", f"{total} / {args.workers}"),
         *((scenario.name, scenario.summary()) for scenario in scenarios),
     ])  # fmt: skip
-    late = sum(seconds > limit for scenario in scenarios for seconds in scenario.seconds)
+    late = sum(scenario.late for scenario in scenarios)  # each against its own budget
     others = sum(status not in (200, 503, 504) for s in scenarios for status in s.statuses)
     killed = sum(scenario.worker_timeouts for scenario in scenarios)
-    slowest = max(scenario.slowest for scenario in scenarios)
-    healthy = scenarios[0].statuses.count(200)
+    slowest = max(scenario.slowest for scenario in faulty)  # healthy: in "past the budget", at its own
+    healthy = healthy_run.statuses.count(200)
     print_targets([
         ("slowest page answer", f"{slowest:.2f} s", f"<= {limit:g} s", slowest <= limit),
         ("answers past the budget", str(late), "0", late == 0),

@@ -183,13 +183,18 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_for(url: str, process: subprocess.Popen, log_path: Path, seconds: float = 30) -> None:
+def _wait_for(
+    url: str, process: subprocess.Popen, log_path: Path, seconds: float = 30, workers: int = 0
+) -> None:
+    """Until ``url`` answers and, for gunicorn, its ``workers`` have all loaded the app (its "Worker
+    ready" lines): a test timing its answers must not time a worker still starting."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
         try:
-            if requests.get(url, timeout=1).ok:
+            ready = log_path.read_text(errors="replace").count("Worker ready") >= workers
+            if requests.get(url, timeout=1).ok and ready:
                 return
         except requests.RequestException:
             pass
@@ -227,7 +232,7 @@ def gunicorn_server(app_env, tmp_path) -> Iterator:
         )
         server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
         started.append(server)
-        _wait_for(server.url + "/healthz", process, log_path)
+        _wait_for(server.url + "/healthz", process, log_path, seconds=60, workers=workers)
         return server
 
     yield _start

@@ -17,3 +17,9 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-i
 # gunicorn 27's control socket defaults to one path per user; several servers on one machine
 # (tests, the demo) would fight over it, and zapp does not use it.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """Say when a worker has loaded the app and takes requests: "Booting worker" comes before the
+    import, so only this line tells a deploy (or a test) that every worker is serving."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
