@@ -836,8 +836,9 @@ class Faults:
         fault.repaired = time.time()
         fault.bound = WEB_CONCURRENCY
         fault.what = (
-            "kill -9 of a gunicorn master and its workers, restarted; counted: requests started once its "
-            "port refused (until then it was serving or being sent requests); bound: one per its workers"
+            f"kill -9 of a gunicorn master and its workers, restarted; its port refused "
+            f"{fault.back - fault.started:.2f} s after the signal (until then it was serving or being sent "
+            "requests); counted: requests started later; bound: one per its workers"
         )
         return fault
 
