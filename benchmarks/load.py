@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -177,3 +177,18 @@ def ceiling_server(port: int) -> Iterator[str | None]:
         process.terminate()
         process.wait(timeout=10)
         os.unlink(config.name)
+
+
+@dataclass
+class Rounds:
+    """The wrk runs of one server under one configuration; the best round is the figure."""
+
+    runs: list[WrkRun] = field(default_factory=list)
+
+    @property
+    def best(self) -> WrkRun:
+        return max(self.runs, key=lambda run: run.throughput)
+
+    @property
+    def failures(self) -> int:
+        return sum(run.failures for run in self.runs)

@@ -27,13 +27,12 @@ import pstats
 import secrets
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 from cryptography.fernet import Fernet
 from harness import free_port, gunicorn, print_table, print_targets
-from load import Wrk, WrkRun, ceiling_server
+from load import Rounds, Wrk, WrkRun, ceiling_server
 
 from zapp import create_app
 from zapp.cli import upgrade_database
@@ -124,21 +123,6 @@ def _dialog_problem(response: requests.Response) -> str | None:
     return None
 
 
-@dataclass
-class Side:
-    """The rounds of one server under one configuration."""
-
-    runs: list[WrkRun] = field(default_factory=list)
-
-    @property
-    def best(self) -> WrkRun:
-        return max(self.runs, key=lambda run: run.throughput)
-
-    @property
-    def failures(self) -> int:
-        return sum(run.failures for run in self.runs)
-
-
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
     with tempfile.TemporaryDirectory() as folder:
@@ -155,10 +139,10 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
     wrk = Wrk(folder, connections=args.connections)
     targets = signed_targets(public_url, group, args.urls)
     items = wrk.write_items("urls.txt", targets)
-    results: dict[bool, tuple[Side, Side]] = {}
+    results: dict[bool, tuple[Rounds, Rounds]] = {}
     problems: list[str] = []
     for access_log in (True, False):
-        zapp_side, hello_side = Side(), Side()
+        zapp_side, hello_side = Rounds(), Rounds()
         with (
             gunicorn("zapp:create_app()", env, args.workers, folder / "zapp.log", port=port,
                      access_log=access_log) as zapp_url,
@@ -179,7 +163,7 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
 
 
 def _report(
-    args: argparse.Namespace, results: dict[bool, tuple[Side, Side]], ceiling: WrkRun | None,
+    args: argparse.Namespace, results: dict[bool, tuple[Rounds, Rounds]], ceiling: WrkRun | None,
     problems: list[str],
 ) -> int:  # fmt: skip
     rows = [

@@ -29,13 +29,13 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 from cryptography.fernet import Fernet
 from harness import free_port, gunicorn, postgres_database, print_table, print_targets
-from load import Wrk, WrkRun, ceiling_server
+from load import Rounds, Wrk, WrkRun, ceiling_server
 from sqlalchemy import func, select
 
 from zapp import create_app
@@ -109,19 +109,6 @@ class Envelopes:
         request sent was answered or was among the last ``in_flight`` in the air."""
         low = self.distinct_before[min(answered, self._count)] - in_flight
         return max(0, low), self.distinct_before[min(answered + in_flight, self._count)]
-
-
-@dataclass
-class Rounds:
-    runs: list[WrkRun] = field(default_factory=list)
-
-    @property
-    def best(self) -> WrkRun:
-        return max(self.runs, key=lambda run: run.throughput)
-
-    @property
-    def failures(self) -> int:
-        return sum(run.failures for run in self.runs)
 
 
 @dataclass
