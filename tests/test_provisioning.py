@@ -47,7 +47,7 @@ def test_install_records_groups_and_subscribes(app, sandbox_factory, gunicorn_se
     ).json()
 
     [subscription] = wait_until(lambda: _our_subscriptions(sandbox, server.url), message="a subscription")
-    assert set(subscription["topics"]) >= {"prospects", "interactions"}
+    assert set(subscription["topics"]) >= {"prospects", "interactions", "quotes"}
 
     instance = wait_until(lambda: (i := _instance(app)).provisioned_at and i, message="provisioned instance")
     assert instance.provisioned_version == instance.version
@@ -191,9 +191,9 @@ def test_a_run_that_fails_unexpectedly_releases_its_lease_for_the_jobs_retry(app
 @pytest.mark.parametrize(
     ("act_as_user", "scope", "topics"),
     [
-        (True, True, {"prospects", "interactions", "agents"}),
-        (False, True, {"prospects", "interactions", "agents"}),  # the scope, no user chosen yet
-        (True, False, {"prospects", "interactions"}),
+        (True, True, {"prospects", "interactions", "quotes", "agents"}),
+        (False, True, {"prospects", "interactions", "quotes", "agents"}),  # the scope, no user chosen yet
+        (True, False, {"prospects", "interactions", "quotes"}),
     ],
 )
 def test_the_agents_topic_is_subscribed_where_the_key_has_the_act_as_user_scope(

@@ -304,6 +304,23 @@ class StoredAgent(Base):
     seen_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class StoredQuote(Base):
+    """A quote as the newest ``quotes`` envelope about it told it, as of ``seen_ms``.
+
+    The Timeline lists a contact's quotes from here, and asks Sales only for a
+    contact with none stored yet.
+    """
+
+    __tablename__ = "store_quotes"
+    __table_args__ = (Index("ix_store_quotes_prospect", "instance_id", "prospect_id"),)
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    quote_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(String(24))
+    quote: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 class ReportRollup(Base):
     """A count of store rows ahead of the reports (see ``store/rollups.py``): per instance, kind,
     grain (15 minutes or one UTC day), bucket of the creation time, group and key."""

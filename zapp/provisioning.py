@@ -4,7 +4,7 @@ After install (and re-install, enable, key refresh) a job reads the
 integration and its group tree, records the groups the instance covers (with
 time zones) and subscribes to the ``prospects`` and ``interactions`` topics
 (and ``agents`` where the key has Sales' ``integration:act-as-user`` scope,
-which that topic needs) with a callback URL whose last segment is a random
+which that topic needs) and ``quotes`` with a callback URL whose last segment is a random
 per-instance token. Every
 step is idempotent, so a retried or duplicated job converges on the same
 state. Sales being down makes the job fail and retry with backoff; it never
@@ -34,7 +34,10 @@ from .webhooks import tokens
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("prospects", "interactions")
+# ``quotes``: reading quotes takes ``prospects:read`` (the seed's scope table, L14-15), which every
+# key that provisions has (reading the group tree takes it, sales/inferred.py ACCOUNT_READ_SCOPE),
+# and the sandbox asks no other scope of the topic: every instance subscribes to it.
+TOPICS = ("prospects", "interactions", "quotes")
 # Topics that need the key's integration:act-as-user scope (seed: "requires act-as-user scope").
 ACT_AS_USER_TOPICS = ("agents",)
 WEBHOOK_PATH = "/webhooks/"

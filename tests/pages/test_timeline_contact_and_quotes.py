@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from tests.pages.conftest import install_account, open_dialog
+from zapp.models import WebhookEvent
 from zapp.pages.actions import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 from zapp.pages.context import CONTEXT_HEADER
 from zapp.pages.dialogs.timeline_content import shape_quotes
 from zapp.sales import SalesClient
+from zapp.sandbox.delivery import Deliverer
 from zapp.sandbox.state import ALL_SCOPES
+from zapp.webhooks.processing import Outcome
 
 
 class Timeline:
@@ -132,6 +138,47 @@ def test_quotes_come_from_sales_when_the_store_has_none(timeline, sandbox_app, s
         ("pending", 200, 1),
     ]
     assert body["quotes"][0]["decidedAt"] == newer["acceptedAt"]
+
+
+def deliver_quote(sandbox, sandbox_app, sales_account, prospect: dict, quote: dict, kind: str) -> None:
+    """The sandbox's ``quotes`` envelope through the instance's webhook route, then its job."""
+    installed, account = sales_account
+    zapp = sandbox_app.extensions["zapp"]
+    assert zapp.provisioner.provision(installed.public_id)
+    [subscription] = [s for s in sandbox.state.subscriptions.values()
+                      if s["active"] and s["groupId"] == installed.group]  # fmt: skip
+    assert "quotes" in subscription["topics"]
+    body = Deliverer.envelope(account, subscription["id"], "quotes", kind, prospect, time.time(), quote=quote)
+    response = sandbox_app.test_client().post(urlsplit(subscription["callbackUrl"]).path, json=body)
+    assert response.status_code in (200, 202), response.get_data(as_text=True)
+    with zapp.database.transaction() as session:
+        event_id = session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id.desc())).first()
+    assert zapp.events.process(event_id) == Outcome.PROCESSED
+
+
+def test_quotes_come_from_the_store_once_the_quotes_topic_told_of_any(
+    timeline, sandbox, sandbox_app, sales_account
+):
+    installed, _ = sales_account
+    prospect = timeline.prospect
+    told = make_quote(sandbox_app, installed, prospect["id"], "pending", [{"quantity": 3, "price": 7}])
+    deliver_quote(sandbox, sandbox_app, sales_account, prospect, told, "created")
+    body = timeline.get("quotes").json
+    assert body == {"source": "store", "quotes": [
+        {"id": told["id"], "status": "pending", "total": 21, "items": 1, "createdAt": told["createdAt"],
+         "decidedAt": None},
+    ]}  # fmt: skip
+
+    # Accepted in Sales, and told: the store has the new status.
+    accepted = SalesClient(installed.api_key, base_url=sandbox_app.extensions["zapp"].config.sales_api_url)
+    accepted = accepted.update_quote(prospect["id"], told["id"], "accepted")
+    deliver_quote(sandbox, sandbox_app, sales_account, prospect, accepted, "updated")
+    [shown] = timeline.get("quotes").json["quotes"]
+    assert (shown["status"], shown["decidedAt"]) == ("accepted", accepted["acceptedAt"])
+
+    # A quote Sales has but no envelope told of yet is not listed: the store answers for the contact.
+    make_quote(sandbox_app, installed, prospect["id"], "pending", [{"quantity": 1, "price": 1}])
+    assert [q["id"] for q in timeline.get("quotes").json["quotes"]] == [told["id"]]
 
 
 def test_a_contact_without_quotes_lists_none(timeline):

@@ -30,8 +30,9 @@ from ..models import Instance, InstanceState, StoredProspect, WebhookEvent, utcn
 from ..sales import SalesClient
 from ..sales.errors import NotFound
 from ..sales.ids import OBJECT_ID
-from ..sales.inferred import UPDATE_ITEM_KEYS
+from ..sales.inferred import QUOTE_ENVELOPE_KEY, UPDATE_ITEM_KEYS
 from ..store.agents import agents_named, note_agent_names
+from ..store.quotes import quote_row, store_quote
 from ..store.records import (
     epoch_ms,
     interaction_row,
@@ -85,6 +86,7 @@ class _Work:
     full_prospects: list[dict[str, Any]] = field(default_factory=list)
     partial_prospects: list[dict[str, Any]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)
+    quotes: list[dict[str, Any]] = field(default_factory=list)
     reply_to: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (prospect, its group)
     first_contacts: list[str] = field(default_factory=list)  # set when committed
 
@@ -270,6 +272,8 @@ class EventProcessor:
         elif event.topic in ("agents", "quotes"):
             # Their prospect summaries are as current as any other envelope's (L1266-1329).
             work.partial_prospects = _summary_rows(event, summaries, {})
+            if event.topic == "quotes":
+                work.quotes = _quote_rows(event)
         elif event.topic == "interactions":
             work.partial_prospects = _summary_rows(event, summaries, {})
             self._prepare_interaction(event, client, summaries, work)
@@ -327,6 +331,8 @@ class EventProcessor:
             store_prospects(session, work.full_prospects)
             store_prospects(session, work.partial_prospects, partial=True)
             store_interactions(session, work.interactions)
+            for quote in work.quotes:
+                store_quote(session, quote)
             rows = [*work.full_prospects, *work.partial_prospects, *work.interactions]
             note_agent_names(session, event.instance_id, agents_named(rows))
             row.processed_at = utcnow()
@@ -417,6 +423,12 @@ def _summary_rows(
         if row is not None:
             rows.append(row)
     return rows
+
+
+def _quote_rows(event: _Event) -> list[dict[str, Any]]:
+    payload = event.payload
+    row = quote_row(event.instance_id, payload.get(QUOTE_ENVELOPE_KEY), updated_at=payload.get("updatedAt"))
+    return [row] if row is not None else []
 
 
 def _interaction_of(payload: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -14,12 +14,13 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from marshmallow import ValidationError
 
 from ...i18n import N_, translate
 from ...openapi import documented
 from ...sales import SalesClient
+from ...store.quotes import stored_quotes
 from ...vocabulary import QUOTE_STATUS_LABELS, VIA_LABELS
 from ..actions import page_action
 from ..blueprint import bp
@@ -145,11 +146,28 @@ def _query_page() -> int:
 )
 @require_context(purpose=PURPOSE, prospect_from="query:prospect")
 def timeline_quotes(followup: FollowUp) -> Response:
+    """The store's quotes when the ``quotes`` topic told it of any for the contact, else Sales'.
+
+    The store holds only quotes delivered to this instance's subscription,
+    so its answer needs no call to Sales; a contact with none stored yet
+    (quotes made before the subscription, or a key without the topic) is
+    read from Sales, checked to be the instance's first.
+    """
     prospect_id = followup.prospect_id
-    with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
-        checked_prospect(client, followup.instance, prospect_id)
-        data = _quotes_from_sales(client, prospect_id)
+    data = _quotes_from_store(followup.instance.id, prospect_id)
+    if data is None:
+        with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
+            checked_prospect(client, followup.instance, prospect_id)
+            data = _quotes_from_sales(client, prospect_id)
     return jsonify(QuotesSchema().dump(data))
+
+
+def _quotes_from_store(instance_id: int, prospect_id: str) -> dict[str, Any] | None:
+    with current_app.extensions["zapp"].database.reading_session() as session:
+        quotes = stored_quotes(session, instance_id, prospect_id)
+    if quotes is None:
+        return None
+    return {"quotes": shape_quotes(quotes), "source": "store", "available": True}
 
 
 def _quotes_from_sales(client: SalesClient, prospect_id: str) -> dict[str, Any]:
