@@ -266,6 +266,20 @@ def test_replies_of_a_disabled_instance_wait_for_it(wired):
     assert wired.zapp.events.replies_due(later) == [(wired.instance_id, prospect["id"])]
 
 
+def test_replies_waiting_for_a_deleted_installation_are_given_up(wired):
+    wired.set_settings(**REPLY_ON)
+    prospect = wired.new_prospect()
+    _faults(wired, writesUnavailable=True)
+    wired.zapp.events.process(wired.deliver(envelope(prospect)))
+    _faults(wired, writesUnavailable=False)
+    assert wired.get(AutoReply, prospect["id"]).state == "retry"
+    wired.zapp.lifecycle.delete(wired.api_key)
+    reply = wired.get(AutoReply, prospect["id"])
+    assert (reply.state, reply.retry_at, reply.detail) == ("failed", None, "the installation was deleted")
+    assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False
+    assert sent_to(wired.sandbox, prospect["id"]) == []
+
+
 def test_a_disabled_instance_keeps_its_events_until_enabled(wired, immediate_jobs):
     wired.set_settings(**REPLY_ON)
     wired.zapp.lifecycle.set_enabled(wired.api_key, False)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from ..db import Database
 from ..installations import settings_form
 from ..installations.errors import InstallationNotFound
 from ..installations.lookup import locked_by_key_index
-from ..models import Instance, InstanceState, KeyRetirement, RetiredKey, utcnow
+from ..models import AutoReply, Instance, InstanceState, KeyRetirement, RetiredKey, utcnow
 from ..vault import Vault
 from ..webhooks import tokens
 
@@ -140,7 +140,7 @@ class LifecycleService:
                 if retired is not None and retired.reason == KeyRetirement.DELETED:
                     return None  # a retried delete: already done
                 raise InstallationNotFound("no installation has this key")
-            _mark_deleted(instance)
+            _mark_deleted(session, instance)
             session.add(RetiredKey(key_index=index, instance_id=instance.id, reason=KeyRetirement.DELETED))
             return instance.public_id
 
@@ -237,12 +237,21 @@ def _absorb_duplicate_install(session: Session, new_index: str, keeper: Instance
         "key refresh met an install of the same key; merging",
         extra={"instance": keeper.public_id, "twin": twin.public_id},
     )
-    _mark_deleted(twin)
+    _mark_deleted(session, twin)
     session.flush()
 
 
-def _mark_deleted(instance: Instance) -> None:
-    """The logical delete: the row stays, every secret it held is destroyed."""
+def _mark_deleted(session: Session, instance: Instance) -> None:
+    """The logical delete: the row stays, every secret it held is destroyed.
+
+    Replies waiting for another attempt are given up here: with no key they could never be sent,
+    and left waiting they would look like work to do forever.
+    """
+    session.execute(
+        update(AutoReply)
+        .where(AutoReply.instance_id == instance.id, AutoReply.state == "retry")
+        .values(state="failed", retry_at=None, detail="the installation was deleted")
+    )
     instance.state = InstanceState.DELETED.value
     instance.key_index = None
     instance.key_ciphertext = None
