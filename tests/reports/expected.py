@@ -54,17 +54,23 @@ def response_ms(prospect: dict[str, Any]) -> int | None:
     return epoch_ms(prospect["firstContactedAt"]) - epoch_ms(prospect["created"])
 
 
-def shown_as(response: int | None) -> int | None:
-    """A time to first contact as the report states it: whole minutes rounded up to a day, then whole
-    hours to a week, then whole days (in milliseconds)."""
+# The bounds the report promises for a time to first contact (minutes), before the target joins them.
+BOUNDS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 90, 120, 150, 180, 240, 300, 360,
+          480, 600, 720, 960, 1200, 1440, 2160, 2880, 4320, 5760, 7200, 10080)  # fmt: skip
+
+
+def shown_as(response: int | None, target_minutes: int) -> int | None:
+    """A time to first contact as the report states it (in milliseconds): whole minutes rounded up to
+    the next bound (the target is one), whole weeks past the last one."""
     if response is None:
         return None
     minutes = max(0, math.ceil(response / 60_000))
-    if minutes > 7 * 1440:
-        minutes = math.ceil(minutes / 1440) * 1440
-    elif minutes > 1440:
-        minutes = math.ceil(minutes / 60) * 60
-    return minutes * 60_000
+    bounds = sorted({*BOUNDS, target_minutes})
+    if minutes == 0:
+        return 0
+    if minutes > bounds[-1]:
+        return math.ceil(minutes / 10080) * 10080 * 60_000
+    return next(bound for bound in bounds if bound >= minutes) * 60_000
 
 
 def speed_to_lead(prospects: list[dict[str, Any]], target_minutes: int, now: datetime) -> dict[str, Any]:
@@ -81,8 +87,8 @@ def speed_to_lead(prospects: list[dict[str, Any]], target_minutes: int, now: dat
             "due": len(times) + len(late),
             "leads": len(items),
             "contacted": len(times),
-            "p50": shown_as(nearest_rank(times, 50)),
-            "p90": shown_as(nearest_rank(times, 90)),
+            "p50": shown_as(nearest_rank(times, 50), target_minutes),
+            "p90": shown_as(nearest_rank(times, 90), target_minutes),
             "on_time": sum(1 for r in times if r <= target_minutes * 60_000),
             "waiting": len(items) - len(times),
         }

@@ -24,6 +24,7 @@ from ..installations import settings_form
 from ..installations.errors import InstallationNotFound
 from ..installations.lookup import locked_by_key_index
 from ..models import AutoReply, Instance, InstanceState, KeyRetirement, RetiredKey, utcnow
+from ..store import rollups
 from ..vault import Vault
 from ..webhooks import tokens
 
@@ -157,15 +158,20 @@ class LifecycleService:
         )
 
     def update_settings(self, api_key: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``changes`` (validated against the settings form); a refused change stores nothing."""
+        """Merge ``changes`` (validated against the settings form); a refused change stores nothing.
+        A new speed-to-lead target re-bins the report rollups in the same transaction, so the report's
+        share on time is exact from the moment the change is visible."""
         index = self._vault.blind_index(api_key)
 
         def run(session: Session) -> dict[str, Any]:
             instance = self._require(session, index)
+            before = settings_form.merged_settings(instance.settings)
             merged = settings_form.apply_changes(instance.settings, changes)
             if merged != instance.settings:
                 instance.settings = merged
                 instance.version += 1
+            if merged[rollups.TARGET_SETTING] != before[rollups.TARGET_SETTING]:
+                rollups.rebuild_speed_to_lead(session, instance.id)
             return merged
 
         return self._run(run)

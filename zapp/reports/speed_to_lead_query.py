@@ -2,14 +2,18 @@
 
 Read from the report rollups (``rollup_query``): each prospect created in
 the period is counted by agent and by lead source with its time to first
-contact (``first_contact_ms - created_ms``) in a response bin: whole minutes
-rounded up, to a day; then hours, to a week; then days. So the share
-contacted within the target (any whole number of minutes up to a day) and the
-distribution are exact, and percentiles are nearest-rank (the value at
-position ``ceil(p·n)`` of the sorted times) to the minute, rounded up
-*(inferred: a manager reads minutes, not milliseconds)*. The share contacted
-within the target counts leads still waiting past it as missed; those, and
-the list of who waits, are read from the store's waiting index.
+contact (``first_contact_ms - created_ms``) in a response bin
+(``store/rollups.py``): whole minutes rounded up, then coarser bounds whose
+set holds every limit of the distribution and the instance's target. So the
+share contacted within the target and the distribution are exact, and a
+percentile is nearest-rank (the value at position ``ceil(p·n)`` of the
+sorted times) shown as the upper bound of the bin that holds it *(inferred:
+a manager reads "within 8 minutes" or "within 4 hours", not the exact time;
+the bound is at most a third above the true value within a day, and exact
+below 6 minutes)*. The share contacted within the target counts leads still
+waiting past it as missed: the leads still waiting come from the rollups,
+less those not yet due (created within the last ``target`` minutes), which
+are read from the store's waiting index; so is the list of who waits.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class Tally:
     leads: int = 0
     contacted: int = 0
     on_time: int = 0
-    overdue: int = 0  # not contacted yet, and already older than the target
+    not_yet_due: int = 0  # not contacted yet, and younger than the target
     percentiles: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -67,6 +71,13 @@ class Tally:
     @property
     def waiting(self) -> int:
         return self.leads - self.contacted
+
+    @property
+    def overdue(self) -> int:
+        """Not contacted yet, and already older than the target. On PostgreSQL each statement reads its
+        own snapshot: a lead stored between the rollups' read and the store's could count in the second
+        only, so the difference is kept from going below zero."""
+        return max(0, self.waiting - self.not_yet_due)
 
 
 @dataclass
@@ -84,7 +95,7 @@ def read_speed_to_lead(session: Session, scope: ReportScope, target_minutes: int
         target_minutes, Tally(), defaultdict(Tally), defaultdict(Tally), [0] * len(BUCKETS), []
     )
     _read_counts(session, scope, target_minutes, result)
-    _read_overdue(session, scope, target_minutes * MINUTE, now_ms, result)
+    _read_not_yet_due(session, scope, target_minutes * MINUTE, now_ms, result)
     result.waiting = _read_waiting(session, scope)
     return result
 
@@ -130,19 +141,27 @@ def nearest_rank_bin(counts: Counter[int], percentile: int) -> int:
     raise ValueError("no values")
 
 
-def _read_overdue(
+def _read_not_yet_due(
     session: Session, scope: ReportScope, target_ms: int, now_ms: int, result: SpeedToLead
 ) -> None:
-    """Leads still waiting past the target: exact to the millisecond, read from the store (the waiting
-    index: not contacted, by creation time), since "past the target" moves with the clock."""
+    """Leads waiting for less than the target: exact to the millisecond, read from the store (the
+    waiting index: not contacted, by creation time), since "past the target" moves with the clock.
+    Only the last ``target`` minutes are read (at most a day), whatever the period."""
+    since = max(scope.window.start_ms, now_ms - target_ms)  # one lower bound: the index range is short
     rows = session.execute(
         select(P.c.agent_id, P.c.source, func.count())
-        .where(*scope.where(P), P.c.first_contact_ms.is_(None), P.c.created_ms < now_ms - target_ms)
+        .where(
+            P.c.instance_id == scope.instance_id,
+            P.c.group_id.in_(scope.group_ids),
+            P.c.first_contact_ms.is_(None),
+            P.c.created_ms >= since,
+            P.c.created_ms < scope.window.end_ms,
+        )
         .group_by(P.c.agent_id, P.c.source)
     )
     for agent_id, source, count in rows:
         for tally in (result.total, result.agents[agent_id], result.sources[source]):
-            tally.overdue += count
+            tally.not_yet_due += count
 
 
 def _read_waiting(session: Session, scope: ReportScope) -> Sequence[Any]:

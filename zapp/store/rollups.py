@@ -27,10 +27,27 @@ Kinds (``key1``, ``key2``):
 
 A missing value is ``''`` in ``key1`` (Sales' values are never empty: the
 store keeps ``None`` instead).
+
+Response bins (``key2`` of ``stl_*``): few, so the rows of one (bucket,
+agent or source) stay few and the Speed to lead report sums a few thousand
+rows, not one per lead (whole minutes up to a day made nearly every lead its
+own row: 1.5 s for 200,000 leads). A bin is named by its upper bound in
+whole minutes (``RESPONSE_EDGES``): every minute up to 6, then each bound at
+most a third above the one before up to a day (at most a half up to a week),
+then whole weeks. The bounds hold every limit of the report's distribution
+(5, 15, 60, 240, 1440, 4320 minutes), so the distribution is exact; a
+percentile is read as its bin's upper bound, at most a third above the
+true value within a day. Each instance's bins add its speed-to-lead target
+(1 to 1440 minutes) as one more bound, so the share contacted within the
+target stays exact for any target. Upserts read the target from the
+instance's settings, the row held (``speed_to_lead_target``), and a change
+of the target re-bins the instance's ``stl_*`` rows in the settings'
+transaction (``rebuild_speed_to_lead``).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -53,17 +70,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..db import dialect_insert
-from ..models import ReportRollup, StoredInteraction, StoredProspect
+from ..installations.settings_form import merged_settings
+from ..models import Instance, ReportRollup, StoredInteraction, StoredProspect
 
 QUARTER_MS = 15 * 60_000
 DAY_MS = 24 * 60 * 60_000
 GRAINS = {15: QUARTER_MS, 1440: DAY_MS}  # the grain column: minutes
 MINUTE_MS = 60_000
 NOT_CONTACTED = -1
-# Response bins (upper bounds, minutes): every minute up to a day, so any speed-to-lead target
-# (1 to 1440 minutes) and the report's distribution buckets are exact; hours up to a week; days.
-MINUTE_BINS_UP_TO = 1440
-HOUR_BINS_UP_TO = 7 * 1440
+WEEK_MINUTES = 7 * 1440
+# Upper bounds of the response bins (minutes) before an instance's target joins them; past a week,
+# whole weeks (see the module docstring).
+RESPONSE_EDGES = (
+    1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 90, 120, 150, 180, 240, 300, 360, 480,
+    600, 720, 960, 1200, 1440, 2160, 2880, 4320, 5760, 7200, WEEK_MINUTES,
+)  # fmt: skip
+SPEED_TO_LEAD_KINDS = ("stl_agent", "stl_source")
+TARGET_SETTING = "speedToLeadTargetMinutes"
 
 ROLLUPS = cast(Table, ReportRollup.__table__)
 PROSPECTS = cast(Table, StoredProspect.__table__)
@@ -72,16 +95,38 @@ INTERACTIONS = cast(Table, StoredInteraction.__table__)
 Key = tuple[int, str, int, int, str, str, int]  # instance, kind, grain, bucket, group, key1, key2
 
 
-def response_bin(response_ms: int) -> int:
-    """The bin of a time to first contact: its upper bound in whole minutes (rounded up)."""
+def response_edges(target_minutes: int) -> tuple[int, ...]:
+    """The bins' upper bounds of an instance whose speed-to-lead target is ``target_minutes``."""
+    return tuple(sorted({*RESPONSE_EDGES, target_minutes}))
+
+
+def response_bin(response_ms: int, target_minutes: int) -> int:
+    """The bin of a time to first contact: the smallest bound at or above it in whole minutes (rounded
+    up); 0 for a contact at or before the creation; whole weeks past the last bound."""
     if response_ms <= 0:
         return 0
     minutes = -(-response_ms // MINUTE_MS)
-    if minutes <= MINUTE_BINS_UP_TO:
-        return minutes
-    if minutes <= HOUR_BINS_UP_TO:
-        return -(-minutes // 60) * 60
-    return -(-minutes // 1440) * 1440
+    edges = response_edges(target_minutes)
+    if minutes > edges[-1]:
+        return -(-minutes // WEEK_MINUTES) * WEEK_MINUTES
+    return edges[bisect.bisect_left(edges, minutes)]
+
+
+def speed_to_lead_target(session: Session, instance_id: int, *, lock: bool = False) -> int:
+    """The instance's speed-to-lead target (minutes), from its settings.
+
+    ``lock`` (PostgreSQL; SQLite writers are serialised anyway): ``FOR KEY
+    SHARE`` until the transaction ends. A settings change holds the row ``FOR
+    UPDATE`` while it re-bins, so a writer either counts after it with the
+    new target or before it, and the re-binning waits for that writer. Key
+    share leaves other writers' plain updates of the row (a version bump)
+    free, so two writers never wait on each other here.
+    """
+    query = select(Instance.settings).where(Instance.id == instance_id)
+    if lock:
+        query = query.with_for_update(read=True, key_share=True)
+    stored = session.execute(query).scalar()
+    return int(merged_settings(stored or {})[TARGET_SETTING])
 
 
 def bucket_of(created_ms: int, grain_ms: int) -> int:
@@ -90,7 +135,7 @@ def bucket_of(created_ms: int, grain_ms: int) -> int:
     return quotient if created_ms >= 0 else -quotient
 
 
-def prospect_keys(row: Mapping[str, Any]) -> Iterator[tuple[str, str, int, str]]:
+def prospect_keys(row: Mapping[str, Any], target_minutes: int) -> Iterator[tuple[str, str, int, str]]:
     """(kind, key1, key2, label) of each count a stored prospect adds to."""
     yield "leads", "", 0, ""
     yield "utm_source", row.get("utm_source") or "", 0, ""
@@ -102,19 +147,23 @@ def prospect_keys(row: Mapping[str, Any]) -> Iterator[tuple[str, str, int, str]]
     first_contact = row.get("first_contact_ms")
     if first_contact is not None:
         yield "contacted", "", 0, ""
-    response = NOT_CONTACTED if first_contact is None else response_bin(first_contact - row["created_ms"])
+    response = (
+        NOT_CONTACTED
+        if first_contact is None
+        else response_bin(first_contact - row["created_ms"], target_minutes)
+    )
     yield "stl_agent", row.get("agent_id") or "", response, row.get("agent_name") or ""
     yield "stl_source", row.get("source") or "", response, ""
 
 
-def interaction_keys(row: Mapping[str, Any]) -> Iterator[tuple[str, str, int, str]]:
+def interaction_keys(row: Mapping[str, Any], target_minutes: int) -> Iterator[tuple[str, str, int, str]]:
     proactive = 1 if row.get("proactive") else 0
     yield "act", "", proactive, ""
     yield "act_agent", row.get("agent_id") or "", proactive, row.get("agent_name") or ""
     yield "act_via", row.get("via") or "", proactive, ""
 
 
-KEYS_OF: dict[str, Callable[[Mapping[str, Any]], Iterator[tuple[str, str, int, str]]]] = {
+KEYS_OF: dict[str, Callable[[Mapping[str, Any], int], Iterator[tuple[str, str, int, str]]]] = {
     PROSPECTS.name: prospect_keys,
     INTERACTIONS.name: interaction_keys,
 }
@@ -133,8 +182,10 @@ class Deltas:
     counts: dict[Key, int] = field(default_factory=dict)
     labels: dict[Key, str] = field(default_factory=dict)
 
-    def add(self, table: str, instance_id: int, row: Mapping[str, Any], sign: int) -> None:
-        for kind, key1, key2, label in KEYS_OF[table](row):
+    def add(self, table: str, instance_id: int, row: Mapping[str, Any], sign: int, target: int) -> None:
+        """Count ``row`` (``sign`` +1) or take it away (-1); ``target``: the instance's speed-to-lead
+        target, a bound of its response bins."""
+        for kind, key1, key2, label in KEYS_OF[table](row, target):
             for grain, grain_ms in GRAINS.items():
                 key = (instance_id, kind, grain, bucket_of(row["created_ms"], grain_ms), row["group_id"],
                        key1, key2)  # fmt: skip
@@ -174,6 +225,7 @@ class Tracked:
     rows: list[dict[str, Any]]
     current: dict[tuple, dict[str, Any]]
     kept_when_unknown: tuple[str, ...]
+    targets: dict[int, int]  # speed-to-lead target per instance (prospects only)
 
     def apply(self, session: Session) -> None:
         """Move the counts as the upsert did: each row that won replaces its current version."""
@@ -185,9 +237,10 @@ class Tracked:
                 continue  # older than what the store has: the upsert left the row alone
             new = self._written(old, row)
             instance_id = row["instance_id"]
+            target = self.targets.get(instance_id, 0)
             if old is not None:
-                deltas.add(self.table.name, instance_id, old, -1)
-            deltas.add(self.table.name, instance_id, new, +1)
+                deltas.add(self.table.name, instance_id, old, -1, target)
+            deltas.add(self.table.name, instance_id, new, +1, target)
         deltas.apply(session)
 
     def _written(self, old: dict[str, Any] | None, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -210,14 +263,20 @@ def track(
     On PostgreSQL a transaction-scoped advisory lock per row key, taken in one
     order, keeps two writers of the same new row from both counting it as new
     (a row that does not exist yet has nothing to lock). SQLite writers hold
-    the database's write lock from BEGIN.
+    the database's write lock from BEGIN. Prospects also read each instance's
+    speed-to-lead target, the instance row held (``speed_to_lead_target``).
     """
     dialect = session.get_bind().dialect.name
+    instance_ids = sorted({row["instance_id"] for row in rows})
+    targets = {}
+    if table is PROSPECTS:
+        targets = {
+            instance_id: speed_to_lead_target(session, instance_id, lock=True) for instance_id in instance_ids
+        }
     if dialect == "postgresql":
         locks = sorted({_lock_key(table.name, tuple(row[name] for name in keys)) for row in rows})
         session.execute(_ADVISORY_LOCKS, {"locks": locks})
     columns = [table.c[name] for name in (*keys, *COLUMNS_OF[table.name]) if name not in ("instance_id",)]
-    instance_ids = {row["instance_id"] for row in rows}
     current: dict[tuple, dict[str, Any]] = {}
     for instance_id in instance_ids:
         wanted = [row[keys[1]] for row in rows if row["instance_id"] == instance_id]
@@ -226,7 +285,7 @@ def track(
         ).mappings()
         for version in found:
             current[(instance_id, version[keys[1]])] = dict(version)
-    return Tracked(table, keys, rows, current, kept_when_unknown)
+    return Tracked(table, keys, rows, current, kept_when_unknown, targets)
 
 
 def _lock_key(table: str, key: tuple) -> int:
@@ -241,14 +300,14 @@ _ADVISORY_LOCKS = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(
 # -- rebuilding from the raw rows, in SQL ------------------------------------------------------
 
 
-def _bin_sql(response: ColumnElement) -> ColumnElement:
+def _bin_sql(response: ColumnElement, target_minutes: int) -> ColumnElement:
     """``response_bin`` in SQL (integer arithmetic only, the same on SQLite and PostgreSQL)."""
     minutes = (response + (MINUTE_MS - 1)) // _int(MINUTE_MS)
+    bounds = [(minutes <= _int(edge), _int(edge)) for edge in response_edges(target_minutes)]
     return case(
-        (response <= 0, 0),
-        (minutes <= MINUTE_BINS_UP_TO, minutes),
-        (minutes <= HOUR_BINS_UP_TO, (minutes + 59) // _int(60) * 60),
-        else_=(minutes + 1439) // _int(1440) * 1440,
+        (response <= 0, _int(0)),
+        *bounds,
+        else_=(minutes + (WEEK_MINUTES - 1)) // _int(WEEK_MINUTES) * WEEK_MINUTES,
     )
 
 
@@ -261,12 +320,15 @@ def _text_key(column: ColumnElement) -> ColumnElement:
     return func.coalesce(column, "")
 
 
-def _rebuild_statements() -> Iterator[tuple[str, Table, Any, Any, ColumnElement[bool] | None, Any]]:
+def _rebuild_statements(
+    target_minutes: int,
+) -> Iterator[tuple[str, Table, Any, Any, ColumnElement[bool] | None, Any]]:
     """(kind, table, key1, key2, filter or None, label) of every kind: ``prospect_keys`` and
     ``interaction_keys`` again, in SQL."""
     p, i = PROSPECTS.c, INTERACTIONS.c
     response = case(
-        (p.first_contact_ms.is_(None), NOT_CONTACTED), else_=_bin_sql(p.first_contact_ms - p.created_ms)
+        (p.first_contact_ms.is_(None), NOT_CONTACTED),
+        else_=_bin_sql(p.first_contact_ms - p.created_ms, target_minutes),
     )
     zero, nothing = literal(0, Integer), literal("")
     proactive = case((i.proactive.is_(True), 1), else_=0)
@@ -284,15 +346,21 @@ def _rebuild_statements() -> Iterator[tuple[str, Table, Any, Any, ColumnElement[
     yield "act_via", INTERACTIONS, _text_key(i.via), proactive, None, nothing
 
 
-REBUILD_STEPS = len(list(_rebuild_statements())) * len(GRAINS)
+REBUILD_STEPS = len(list(_rebuild_statements(1))) * len(GRAINS)
 
 
-def rebuild(session: Session, instance_id: int) -> Iterator[str]:
-    """Recompute ``instance_id``'s rollups from its raw rows, one statement per kind and grain;
-    yields each step's name (for a progress bar). Runs in the caller's transaction."""
-    session.execute(delete(ROLLUPS).where(ROLLUPS.c.instance_id == instance_id))
+def rebuild(session: Session, instance_id: int, kinds: tuple[str, ...] | None = None) -> Iterator[str]:
+    """Recompute ``instance_id``'s rollups (of ``kinds``, or all) from its raw rows, one statement per
+    kind and grain; yields each step's name (for a progress bar). Runs in the caller's transaction."""
+    cleared = delete(ROLLUPS).where(ROLLUPS.c.instance_id == instance_id)
+    if kinds is not None:
+        cleared = cleared.where(ROLLUPS.c.kind.in_(kinds))
+    session.execute(cleared)
     yield "cleared"
-    for kind, table, key1, key2, where, label in _rebuild_statements():
+    target = speed_to_lead_target(session, instance_id)
+    for kind, table, key1, key2, where, label in _rebuild_statements(target):
+        if kinds is not None and kind not in kinds:
+            continue
         for grain, grain_ms in GRAINS.items():
             bucket = table.c.created_ms // _int(grain_ms)
             conditions = [table.c.instance_id == instance_id]
@@ -309,6 +377,14 @@ def rebuild(session: Session, instance_id: int) -> Iterator[str]:
             columns = ["instance_id", "kind", "grain", "bucket", "group_id", "key1", "key2", "count", "label"]
             session.execute(ROLLUPS.insert().from_select(columns, query))
             yield f"{kind} ({grain} min)"
+
+
+def rebuild_speed_to_lead(session: Session, instance_id: int) -> None:
+    """Re-bin the instance's ``stl_*`` rows with its current target (after the target changed; the
+    caller holds the instance row, so no writer counts with the old target meanwhile)."""
+    session.flush()  # the new settings, where the rebuild reads the target
+    for _step in rebuild(session, instance_id, SPEED_TO_LEAD_KINDS):
+        pass
 
 
 def counts_of(session: Session, instance_id: int) -> dict[Key, int]:
