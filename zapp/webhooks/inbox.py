@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, DateTime, Insert, String, bindparam, literal, select
 
-from ..db import Database, dialect_insert
+from ..db import CompiledWrite, Database, dialect_insert
 from ..installations.errors import InstallationNotFound
 from ..installations.lookup import listening, listening_at
 from ..models import Instance, WebhookEvent, utcnow
@@ -60,7 +60,7 @@ class Inbox:
     def __init__(self, database: Database, vault: Vault) -> None:
         self._database = database
         self._vault = vault
-        self._insert = _insert_for_listener(database.engine.dialect.name)
+        self._insert = CompiledWrite(database.engine, _insert_for_listener(database.engine.dialect.name))
 
     def store(self, token: str, envelope: dict[str, Any]) -> Receipt:
         """Store the event for the instance listening at ``token``, durably, before returning.
@@ -76,11 +76,12 @@ class Inbox:
         now = utcnow()
         row = {"index": index, "now": now, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
                "kind": envelope["type"], "payload": envelope, "received_at": now}  # fmt: skip
-        with self._database.single_statements() as connection:
-            event_id = connection.scalar(self._insert, row)
-            if event_id is None and connection.scalar(_LISTENING, {"index": index, "now": now}) is None:
-                raise InstallationNotFound("no installation listens at this address")
-            return Receipt(event_id)
+        event_id = self._insert.scalar(row)
+        if event_id is None:
+            with self._database.single_statements() as connection:
+                if connection.scalar(_LISTENING, {"index": index, "now": now}) is None:
+                    raise InstallationNotFound("no installation listens at this address")
+        return Receipt(event_id)
 
 
 # Built once: the acknowledgement path runs them for every delivery. The instance listens at its
