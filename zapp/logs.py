@@ -193,7 +193,7 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
 
 
 class RedactingGunicornLogger(GunicornLogger):
-    """gunicorn's logger, with the request line and headers redacted before the access log."""
+    """gunicorn's logger: the request target decided as the app logs it, then every line redacted."""
 
     def atoms(self, resp, req, environ, request_time):  # noqa: D401 - gunicorn's hook
         atoms = super().atoms(resp, req, environ, request_time)
@@ -205,7 +205,10 @@ class RedactingGunicornLogger(GunicornLogger):
         for key in ("f", "{referer}i"):
             if isinstance(atoms.get(key), str) and atoms[key] != "-":
                 atoms[key] = redact_url(atoms[key])
-        return {key: redactor(value) if isinstance(value, str) else value for key, value in atoms.items()}
+        # The line as a whole goes through ``redactor`` in ``_RedactingWrapper``: redacting each of
+        # the dozens of atoms (every header) first, most of them unused by the format, doubled the
+        # cost of an access line for nothing.
+        return atoms
 
     def setup(self, cfg):
         super().setup(cfg)

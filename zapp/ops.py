@@ -13,12 +13,14 @@ from .schemas import HealthSchema
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
+# Load balancers ask every few seconds: one schema per process, not one per check.
+_HEALTH = HealthSchema()
 
 
 @bp.get("/healthz")
 @documented(summary="The process is up", tags=("operations",), responses={200: HealthSchema})
 def healthz():
-    return jsonify(HealthSchema().dump({"status": "ok"}))
+    return jsonify(_HEALTH.dump({"status": "ok"}))
 
 
 @bp.get("/readyz")
@@ -36,7 +38,7 @@ def readyz():
         return jsonify(
             error_body(503, "The database is unreachable; check ZAPP_DATABASE_URL and the server.")
         ), 503
-    return jsonify(HealthSchema().dump({"status": "ready"}))
+    return jsonify(_HEALTH.dump({"status": "ready"}))
 
 
 @bp.get("/openapi.json")

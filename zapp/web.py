@@ -8,6 +8,7 @@ import time
 import uuid
 
 from flask import Flask, g, request
+from flask.sessions import SessionInterface
 from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from .logs import ACCESS_TARGET_KEY, loggable_target, request_id_var
@@ -26,7 +27,6 @@ def _start_request() -> None:
 
 def _finish_request(response):
     response.headers["X-Request-Id"] = g.get("request_id", "-")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if not log.isEnabledFor(logging.INFO):
         return response  # building the line (the full path, the timing) costs more than its check
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
@@ -86,7 +86,21 @@ def _counted_input(environ) -> LimitedStream | None:
     return stream
 
 
+class NoCookieSession(SessionInterface):
+    """zapp keeps no cookie session: its pages live in Sales' iframe, where third-party cookies are
+    not to be relied on, so state travels in signed URLs and context tokens instead. Flask's default
+    would still build a signing serializer on every request to find no cookie; writing to this
+    session raises, so nobody starts relying on one by accident."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses the null session
+
+    def save_session(self, app, session, response) -> None:
+        return None
+
+
 def register_request_hooks(app: Flask) -> None:
+    app.session_interface = NoCookieSession()
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.wsgi_app = DrainUnreadBody(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented way

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.conftest import free_port
 from tests.pages.conftest import install_account, object_id, page_data, sign, with_interactions
 from tests.sales.conftest import stats
 from zapp.pages.context import CONTEXT_HEADER
@@ -60,7 +61,7 @@ def _assert_refused_in_time(answer: requests.Response, took: float, status: int,
     seconds = int(answer.headers["Retry-After"])
     assert seconds >= 1
     assert f"{seconds} s" in answer.json()["error"]["message"]  # the dialog shows it, in Spanish here
-    assert "Inténtalo de nuevo" in answer.json()["error"]["message"]
+    assert "inténtalo de nuevo" in answer.json()["error"]["message"].lower()
     assert took < BUDGET + SLACK, took
 
 
@@ -117,3 +118,27 @@ def test_flaky_sales_is_retried_within_the_budget(sandbox, make_instance, gunico
     assert sum(answer.status_code == 200 for answer, _took in answers) >= 3  # retries hid most failures
     assert all(took < BUDGET + SLACK for _answer, took in answers)
     timeline.assert_no_worker_died()
+
+
+def test_the_apps_own_budget_store_down_is_not_blamed_on_sales(sandbox, make_instance, gunicorn_server):
+    """Redis (the shared rate-limit budget) unreachable: nothing is sent, and the person is told
+    the App is recovering, not that Sales is not answering."""
+    installed, data = install_account(sandbox, make_instance, act_as_user=True)
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    extra = {"ZAPP_SALES_API_URL": sandbox.api_url, "ZAPP_SALES_REQUEST_BUDGET": str(BUDGET),
+             "ZAPP_REDIS_URL": nowhere}  # fmt: skip
+    server = gunicorn_server(extra, workers=1)
+    prospect = with_interactions(data)["id"]
+    target = f"/dialogs/timeline?prospect={prospect}&user={object_id()}&group={installed.group}&lang=es"
+    opened = requests.get(server.url + sign(target, base=server.url), timeout=10)
+    assert opened.status_code == 200, opened.text  # opening a page asks nothing of Sales
+    before = stats(sandbox)["totalRequests"]
+    started = time.monotonic()
+    answer = requests.get(
+        f"{server.url}/dialogs/timeline/data?prospect={prospect}",
+        headers={CONTEXT_HEADER: page_data(opened.text)["context"]},
+        timeout=60,
+    )
+    _assert_refused_in_time(answer, time.monotonic() - started, 503, "app_recovering")
+    assert "No se envió nada" in answer.json()["error"]["message"]
+    assert stats(sandbox)["totalRequests"] == before  # Sales was not asked

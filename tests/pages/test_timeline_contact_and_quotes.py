@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.pages.conftest import install_account, open_dialog
+from tests.pages.conftest import install_account, object_id, open_dialog
 from zapp.models import WebhookEvent
 from zapp.pages.actions import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 from zapp.pages.context import CONTEXT_HEADER
@@ -17,6 +17,7 @@ from zapp.pages.dialogs.timeline_content import shape_quotes
 from zapp.sales import SalesClient
 from zapp.sandbox.delivery import Deliverer
 from zapp.sandbox.state import ALL_SCOPES
+from zapp.store.records import stored_prospect_group
 from zapp.webhooks.processing import Outcome
 
 
@@ -179,6 +180,39 @@ def test_quotes_come_from_the_store_once_the_quotes_topic_told_of_any(
     # A quote Sales has but no envelope told of yet is not listed: the store answers for the contact.
     make_quote(sandbox_app, installed, prospect["id"], "pending", [{"quantity": 1, "price": 1}])
     assert [q["id"] for q in timeline.get("quotes").json["quotes"]] == [told["id"]]
+
+
+def test_stored_quotes_of_a_contact_moved_out_of_the_installations_groups_are_refused(
+    timeline, sandbox, sandbox_app, sales_account
+):
+    installed, account = sales_account
+    prospect = timeline.prospect
+    told = make_quote(sandbox_app, installed, prospect["id"], "pending", [{"quantity": 1, "price": 9}])
+    deliver_quote(sandbox, sandbox_app, sales_account, prospect, told, "created")
+    assert timeline.get("quotes").json["source"] == "store"
+
+    outside = object_id()
+    prospect["groupId"] = outside  # Sales moved it somewhere the installation does not cover
+    account.groups[outside] = {"id": outside, "ancestors": [installed.group]}  # yet the key still sees it
+    deliver_prospect_update(sandbox, sandbox_app, sales_account, prospect)
+    response = timeline.get("quotes")
+    assert response.status_code == 403 and response.json["error"]["code"] == "foreign_prospect"
+
+
+def deliver_prospect_update(sandbox, sandbox_app, sales_account, prospect: dict) -> None:
+    """The sandbox's ``prospects``/``updated`` envelope through the webhook route, then its job."""
+    installed, account = sales_account
+    zapp = sandbox_app.extensions["zapp"]
+    [subscription] = [s for s in sandbox.state.subscriptions.values()
+                      if s["active"] and s["groupId"] == installed.group]  # fmt: skip
+    body = Deliverer.envelope(account, subscription["id"], "prospects", "updated", prospect, time.time())
+    response = sandbox_app.test_client().post(urlsplit(subscription["callbackUrl"]).path, json=body)
+    assert response.status_code in (200, 202), response.get_data(as_text=True)
+    with zapp.database.transaction() as session:
+        event_id = session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id.desc())).first()
+    assert zapp.events.process(event_id) == Outcome.PROCESSED
+    with zapp.database.transaction() as session:
+        assert stored_prospect_group(session, installed.id, prospect["id"]) == prospect["groupId"]
 
 
 def test_a_contact_without_quotes_lists_none(timeline):

@@ -60,12 +60,24 @@ def framed_page_headers(response: Response) -> Response:
     return response
 
 
+_DEFAULT_HEADERS = (
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+)
+
+
 def default_security_headers(response: Response) -> Response:
-    """App-wide after-request hook: whatever did not set a policy may not be framed nor run scripts."""
-    if "Content-Security-Policy" not in response.headers:
-        response.headers["Content-Security-Policy"] = _DEFAULT_POLICY
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Cache-Control", "no-store")
+    """App-wide after-request hook: whatever did not set a policy may not be framed nor run scripts.
+
+    The names present are read once (each lookup in werkzeug's headers is a scan): this runs on
+    every answer, webhook acknowledgements included.
+    """
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118 - Headers iterates as pairs
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _DEFAULT_POLICY)
+        if "x-frame-options" not in present:
+            headers.add("X-Frame-Options", "DENY")
+    headers.extend([(name, value) for name, value in _DEFAULT_HEADERS if name.lower() not in present])
     return response

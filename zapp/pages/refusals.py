@@ -101,6 +101,17 @@ class SalesUnavailable(PageRefusal):
     retry_after = 10  # (inferred) when Sales gave no hint: long enough to matter, short for a person
 
 
+class AppRecovering(SalesUnavailable):
+    """Sales may be fine: the App's own rate-limit budget could not be read (Redis or the database
+    recovering), so nothing was sent. Saying "Sales is not answering" would send people to the
+    wrong place."""
+
+    code = "app_recovering"
+    message = N_(
+        "This App is recovering from a brief outage of its own. Nothing was sent; try again in %(seconds)s s."
+    )
+
+
 class SalesTimeout(SalesUnavailable):
     """Sales did not answer within the page's budget (``ZAPP_SALES_REQUEST_BUDGET``)."""
 

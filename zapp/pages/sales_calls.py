@@ -16,8 +16,18 @@ from ..installations.errors import KeyUnreadable
 from ..installations.lookup import ResolvedInstance, covers_group
 from ..sales import SalesClient
 from ..sales.deadline import call_budget
-from ..sales.errors import BudgetSpent, InvalidId, NotFound, RateLimited, SalesError, Timeout, Unavailable
+from ..sales.errors import (
+    BudgetSpent,
+    BudgetUnavailable,
+    InvalidId,
+    NotFound,
+    RateLimited,
+    SalesError,
+    Timeout,
+    Unavailable,
+)
 from .refusals import (
+    AppRecovering,
     BadParameters,
     ForeignProspect,
     PageRefusal,
@@ -64,6 +74,8 @@ def _refusal_for(error: SalesError, instance: ResolvedInstance, not_found: type[
         return BadParameters(str(error))
     log.warning("installation %s: Sales call failed: %s", instance.public_id, error)
     retry_after = math.ceil(error.retry_after) if error.retry_after else None
+    if isinstance(error, BudgetUnavailable):
+        return AppRecovering(type(error).__name__, retry_after=retry_after)
     if isinstance(error, Timeout | BudgetSpent):
         return SalesTimeout(type(error).__name__, retry_after=retry_after)
     if isinstance(error, Unavailable | RateLimited):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from ..db import dialect_insert
@@ -217,6 +217,15 @@ def store_prospects(session: Session, rows: Iterable[dict[str, Any]], *, partial
     for row in rows:
         by_columns.setdefault(frozenset(row), []).append(row)
     return sum(_upsert(session, table, keys, group) for group in by_columns.values())
+
+
+def stored_prospect_group(session: Session, instance_id: int, prospect_id: str) -> str | None:
+    """The group the store last saw the prospect in; None when the store does not have it."""
+    return session.scalar(
+        select(StoredProspect.group_id).where(
+            StoredProspect.instance_id == instance_id, StoredProspect.prospect_id == prospect_id
+        )
+    )
 
 
 def store_interactions(session: Session, rows: Iterable[dict[str, Any]]) -> int:

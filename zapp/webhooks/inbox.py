@@ -8,7 +8,6 @@ delivery whose insert created it queues the processing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -16,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, DateTime, Insert, String, bindparam, literal, select
+from sqlalchemy import BindParameter, DateTime, Insert, String, bindparam, literal, select
 
-from ..db import Database, dialect_insert
+from ..db import CompiledWrite, Database, dialect_insert
 from ..installations.errors import InstallationNotFound
 from ..installations.lookup import listening, listening_at
 from ..models import Instance, WebhookEvent, utcnow
@@ -61,8 +60,7 @@ class Inbox:
     def __init__(self, database: Database, vault: Vault) -> None:
         self._database = database
         self._vault = vault
-        self._insert = _insert_for_listener(database.engine.dialect.name)
-        self._autocommit = database.engine.dialect.name == "postgresql"
+        self._insert = CompiledWrite(database.engine, _insert_for_listener(database.engine.dialect.name))
 
     def store(self, token: str, envelope: dict[str, Any]) -> Receipt:
         """Store the event for the instance listening at ``token``, durably, before returning.
@@ -78,18 +76,12 @@ class Inbox:
         now = utcnow()
         row = {"index": index, "now": now, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
                "kind": envelope["type"], "payload": envelope, "received_at": now}  # fmt: skip
-        with self._single_statement() as connection:
-            event_id = connection.scalar(self._insert, row)
-            if event_id is None and connection.scalar(_LISTENING, {"index": index, "now": now}) is None:
-                raise InstallationNotFound("no installation listens at this address")
-            return Receipt(event_id)
-
-    def _single_statement(self) -> contextlib.AbstractContextManager[Connection]:
-        """Where the insert runs: on PostgreSQL in autocommit, the statement being its own
-        transaction (no BEGIN and COMMIT round trips; as durable); on SQLite in a write transaction."""
-        if self._autocommit:
-            return self._database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self._database.engine.begin()
+        event_id = self._insert.scalar(row)
+        if event_id is None:
+            with self._database.single_statements() as connection:
+                if connection.scalar(_LISTENING, {"index": index, "now": now}) is None:
+                    raise InstallationNotFound("no installation listens at this address")
+        return Receipt(event_id)
 
 
 # Built once: the acknowledgement path runs them for every delivery. The instance listens at its

@@ -18,9 +18,11 @@ from flask import Response, current_app, jsonify, request, url_for
 from marshmallow import ValidationError
 
 from ...i18n import N_, translate
+from ...installations.lookup import ResolvedInstance, covers_group
 from ...openapi import documented
 from ...sales import SalesClient
 from ...store.quotes import stored_quotes
+from ...store.records import stored_prospect_group
 from ...vocabulary import QUOTE_STATUS_LABELS, VIA_LABELS
 from ..actions import page_action
 from ..blueprint import bp
@@ -149,12 +151,14 @@ def timeline_quotes(followup: FollowUp) -> Response:
     """The store's quotes when the ``quotes`` topic told it of any for the contact, else Sales'.
 
     The store holds only quotes delivered to this instance's subscription,
-    so its answer needs no call to Sales; a contact with none stored yet
-    (quotes made before the subscription, or a key without the topic) is
-    read from Sales, checked to be the instance's first.
+    so its answer needs no call to Sales once the stored contact's group is
+    one the installation covers; a contact with none stored yet (quotes made
+    before the subscription, or a key without the topic), or one stored in a
+    group the installation no longer covers, is read from Sales, checked to be
+    the instance's first.
     """
     prospect_id = followup.prospect_id
-    data = _quotes_from_store(followup.instance.id, prospect_id)
+    data = _quotes_from_store(followup.instance, prospect_id)
     if data is None:
         with sales_client_for(followup.instance, not_found=ProspectNotFound) as client:
             checked_prospect(client, followup.instance, prospect_id)
@@ -162,10 +166,14 @@ def timeline_quotes(followup: FollowUp) -> Response:
     return jsonify(QuotesSchema().dump(data))
 
 
-def _quotes_from_store(instance_id: int, prospect_id: str) -> dict[str, Any] | None:
-    with current_app.extensions["zapp"].database.reading_session() as session:
-        quotes = stored_quotes(session, instance_id, prospect_id)
-    if quotes is None:
+def _quotes_from_store(instance: ResolvedInstance, prospect_id: str) -> dict[str, Any] | None:
+    """None unless the store has quotes of the contact and holds it in a group the installation
+    still covers: a contact moved out since (or never stored) is checked with Sales instead."""
+    database = current_app.extensions["zapp"].database
+    with database.reading_session() as session:
+        quotes = stored_quotes(session, instance.id, prospect_id)
+        group_id = stored_prospect_group(session, instance.id, prospect_id) if quotes is not None else None
+    if quotes is None or not covers_group(database, instance, group_id):
         return None
     return {"quotes": shape_quotes(quotes), "source": "store", "available": True}
 
