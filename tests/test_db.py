@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from zapp.db import CompiledWrite
+from zapp.db import CompiledStatement
 from zapp.models import Instance, WebhookEvent, utcnow
 
 
@@ -38,7 +38,7 @@ def _instance(database) -> int:
 def test_a_compiled_write_commits_and_reads_back_as_the_orm_wrote_it(app):
     database = app.extensions["zapp"].database
     instance_id = _instance(database)
-    write = CompiledWrite(database.engine, _event_insert())
+    write = CompiledStatement(database.engine, _event_insert())
     when = utcnow()
     payload = {"operationId": "op-1", "prospect": [{"id": "p1", "firstName": "Zoë"}]}
     event_id = write.scalar(
@@ -63,7 +63,7 @@ def test_a_compiled_write_commits_and_reads_back_as_the_orm_wrote_it(app):
 
 def test_a_failed_compiled_write_raises_sqlalchemys_error_and_leaves_the_pool_transactional(app):
     database = app.extensions["zapp"].database
-    write = CompiledWrite(database.engine, _event_insert())
+    write = CompiledStatement(database.engine, _event_insert())
     row = {
         "instance_id": 987654,
         "dedupe_key": "k",

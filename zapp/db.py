@@ -14,6 +14,7 @@ import contextlib
 import os
 import select
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
@@ -129,16 +130,17 @@ def _answers_ping(engine: Engine, dbapi_connection) -> bool:
         return False
 
 
-class CompiledWrite:
+class CompiledStatement:
     """One statement compiled once for the engine's dialect, run as its own transaction straight on
     a pooled DBAPI connection.
 
-    For the single write a webhook acknowledgement makes: SQLAlchemy's work around each execution
-    (a ``Connection``, autobegin, compiled-cache lookup, parameter and result processing) cost more
-    than the insert itself (SQLite: 220-350 us through ``Connection.scalar``, 85-125 us here). The
-    statement is still SQLAlchemy's, compiled by it, and its parameters still pass through the
-    columns' own bind processors; DBAPI errors come back as SQLAlchemy's, and a connection found
-    dead is invalidated as SQLAlchemy would.
+    For the hot paths' single statements (a webhook acknowledgement's insert, a page's
+    installation lookup): SQLAlchemy's work around each execution (a ``Connection``, autobegin,
+    compiled-cache lookup, parameter and result processing) cost more than the statement itself
+    (SQLite insert: 220-350 us through ``Connection.scalar``, 85-125 us here; the lookup ~100 us,
+    ~10 us here). The statement is still SQLAlchemy's, compiled by it; parameters and results
+    still pass through the columns' own bind and result processors; DBAPI errors come back as
+    SQLAlchemy's, and a connection found dead is invalidated as SQLAlchemy would.
     """
 
     def __init__(self, engine: Engine, statement: ClauseElement) -> None:
@@ -152,59 +154,73 @@ class CompiledWrite:
         }
         self._escaped = dict(compiled.escaped_bind_names)  # names the parameter style cannot carry as is
         self._order = compiled.positiontup  # None for named parameter styles
-        processors = {
+        binders = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for name, bind in compiled.binds.items()
         }
-        self._processors = {name: process for name, process in processors.items() if process is not None}
+        self._binders = {name: process for name, process in binders.items() if process is not None}
+        columns = list(getattr(statement, "exported_columns", ()))  # selected, or RETURNING's
+        self._row = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]
+        self._readers = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
         self._autocommit = not is_sqlite(engine)  # pysqlite is left in autocommit by ``_on_connect``
 
     def scalar(self, params: Mapping[str, Any]) -> Any:
         """The first column of the first row the statement returns, or None; committed on return."""
+        rows = self._run(params)
+        return rows[0][0] if rows else None
+
+    def rows(self, params: Mapping[str, Any]) -> list[Any]:
+        """Every row, as named tuples of the selected (or returned) columns."""
+        return self._run(params)
+
+    def _run(self, params: Mapping[str, Any]) -> list[Any]:
         values = self._values(params)
         try:
             connection = self._engine.raw_connection()
         except self._engine.dialect.loaded_dbapi.Error as error:  # no connection could be made
             raise self._wrapped(error, lost=True) from error
         try:
-            return self._run(connection, values)
-        finally:
-            connection.close()
-
-    def _values(self, params: Mapping[str, Any]) -> Any:
-        values = {**self._defaults, **params}
-        for name, process in self._processors.items():
-            values[name] = process(values[name])
-        if self._order is not None:
-            return [values[name] for name in self._order]
-        return {self._escaped.get(name, name): value for name, value in values.items()}
-
-    def _run(self, connection: PoolProxiedConnection, values: Any) -> Any:
-        try:
-            row = self._execute(connection, values)
+            fetched = self._execute(connection, values)
         except self._engine.dialect.loaded_dbapi.Error as error:
             lost = self._engine.dialect.is_disconnect(error, connection.driver_connection, None)
             if lost:
                 connection.invalidate(error)
             raise self._wrapped(error, lost=lost) from error
-        return row[0] if row else None
+        finally:
+            connection.close()
+        return [self._read(row) for row in fetched]
 
-    def _execute(self, connection: PoolProxiedConnection, values: Any) -> Any:
+    def _values(self, params: Mapping[str, Any]) -> Any:
+        values = {**self._defaults, **params}
+        for name, process in self._binders.items():
+            values[name] = process(values[name])
+        if self._order is not None:
+            return [values[name] for name in self._order]
+        return {self._escaped.get(name, name): value for name, value in values.items()}
+
+    def _read(self, row: Any) -> Any:
+        return self._row(
+            *(read(value) if read else value for read, value in zip(self._readers, row, strict=True))
+        )
+
+    def _execute(self, connection: PoolProxiedConnection, values: Any) -> list[Any]:
         if not self._autocommit:
-            return self._fetch_one(connection, values)
+            return self._fetch(connection, values)
         driver: Any = connection.driver_connection
         driver.autocommit = True
         try:
-            return self._fetch_one(connection, values)
+            return self._fetch(connection, values)
         finally:
             if not driver.closed:
                 driver.autocommit = False  # the pool's next user expects transactions
 
-    def _fetch_one(self, connection: PoolProxiedConnection, values: Any) -> Any:
+    def _fetch(self, connection: PoolProxiedConnection, values: Any) -> list[Any]:
         cursor = connection.cursor()
         try:
             cursor.execute(self._sql, values)
-            return cursor.fetchone()
+            return list(cursor.fetchall()) if cursor.description else []
         finally:
             cursor.close()
 
@@ -223,6 +239,15 @@ class Database:
         self.url = url
         self.engine = build_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._compiled: dict[int, tuple[ClauseElement, CompiledStatement]] = {}
+
+    def compiled(self, statement: ClauseElement) -> CompiledStatement:
+        """``statement`` compiled once for this database: for the hot paths' module-level statements
+        (kept by identity, with the statement itself, so the key is never reused)."""
+        found = self._compiled.get(id(statement))
+        if found is None:
+            found = self._compiled[id(statement)] = (statement, CompiledStatement(self.engine, statement))
+        return found[1]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:

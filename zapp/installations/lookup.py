@@ -127,8 +127,7 @@ def resolve_instance(database: Database, group_id: str) -> ResolvedInstance:
     enabled one wins, then the newest, so the choice never flips between
     requests.
     """
-    with database.single_statements() as connection:  # one read: no transaction around it
-        rows = connection.execute(_BY_GROUP, {"group_id": group_id}).all()
+    rows = database.compiled(_BY_GROUP).rows({"group_id": group_id})  # one read, its own transaction
     if not rows:
         raise InstallationNotFound("no installation covers the group")
     best = max(rows, key=lambda row: (row.state == InstanceState.ENABLED.value, row.state in _LIVE, row.id))
@@ -145,11 +144,10 @@ def load_instance(database: Database, public_id: str, group_id: str) -> Resolved
     installation's group) is ``GroupNotCovered``.
     """
     # Two reads, each its own transaction: a change landing between them is what the next request
-    # would see anyway, and a page open is spared BEGIN and COMMIT (two round trips on PostgreSQL).
-    with database.single_statements() as connection:
-        state = connection.scalar(_STATE, {"public_id": public_id})
-        keys = {"public_id": public_id, "group_id": group_id}
-        row = connection.execute(_BY_INSTANCE_AND_GROUP, keys).first()
+    # would see anyway, and a follow-up call is spared BEGIN and COMMIT.
+    state = database.compiled(_STATE).scalar({"public_id": public_id})
+    rows = database.compiled(_BY_INSTANCE_AND_GROUP).rows({"public_id": public_id, "group_id": group_id})
+    row = rows[0] if rows else None
     if state is None or state == InstanceState.DELETED.value:
         raise InstallationNotFound("the installation is gone")
     if state not in _LIVE:

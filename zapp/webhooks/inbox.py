@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, DateTime, Insert, String, bindparam, literal, select
 
-from ..db import CompiledWrite, Database, dialect_insert
+from ..db import Database, dialect_insert
 from ..installations.errors import InstallationNotFound
 from ..installations.lookup import listening, listening_at
 from ..models import Instance, WebhookEvent, utcnow
@@ -60,7 +60,7 @@ class Inbox:
     def __init__(self, database: Database, vault: Vault) -> None:
         self._database = database
         self._vault = vault
-        self._insert = CompiledWrite(database.engine, _insert_for_listener(database.engine.dialect.name))
+        self._insert = database.compiled(_insert_for_listener(database.engine.dialect.name))
 
     def store(self, token: str, envelope: dict[str, Any]) -> Receipt:
         """Store the event for the instance listening at ``token``, durably, before returning.
