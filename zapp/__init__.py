@@ -74,7 +74,7 @@ def _read_dotenv() -> None:
 def _configure_flask(app: Flask, config: Config) -> None:
     from flask.json.provider import DefaultJSONProvider
 
-    from .assets import static_url
+    from .assets import static_url_builder
     from .config import MAX_BODY_BYTES
 
     app.config.update(
@@ -84,7 +84,7 @@ def _configure_flask(app: Flask, config: Config) -> None:
         SECRET_KEY=config.signing_keys[0],
     )
     app.url_map.merge_slashes = False  # never answer a 308 for "//lifecycle"
-    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["static_url"] = static_url_builder(app)
     if isinstance(app.json, DefaultJSONProvider):
         app.json.sort_keys = False  # answers keep the order their schemas give
 

@@ -9,9 +9,10 @@ there and a checkout finds them beside the package.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app, request, url_for
+from flask import Flask, request, url_for
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -28,12 +29,16 @@ TEMPLATES_DIR = shipped_folder("templates")
 STATIC_DIR = shipped_folder("static")
 
 
-def static_url(filename: str) -> str:
-    """``url_for("static", filename=...)`` for templates, built once per script root: every page
-    links the same few files, and building a URL through the routing map cost more than the tag."""
-    return _static_url(request.script_root, current_app.static_url_path or "", filename)
+def static_url_builder(app: Flask) -> Callable[[str], str]:
+    """``url_for("static", filename=...)`` for ``app``'s templates, built once per script root:
+    every page links the same few files, and building a URL through the routing map (and finding
+    the static folder) cost more than the tag."""
 
+    @functools.lru_cache(maxsize=256)
+    def cached(script_root: str, filename: str) -> str:
+        return url_for("static", filename=filename)
 
-@functools.lru_cache(maxsize=256)
-def _static_url(_script_root: str, _static_path: str, filename: str) -> str:
-    return url_for("static", filename=filename)
+    def static_url(filename: str) -> str:
+        return cached(request.script_root, filename)
+
+    return static_url
