@@ -34,7 +34,6 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 PING_IDLE_SECONDS = 5.0
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 READ_ONLY = "zapp_read_only"
-SINGLE_STATEMENTS = "zapp_single_statements"
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -72,10 +71,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - driver callback
-        options = connection.get_execution_options()
-        if options.get(SINGLE_STATEMENTS, False):
-            return  # pysqlite, left in autocommit by ``_on_connect``: each statement commits itself
-        connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def build_engine(url: str, *, echo: bool = False) -> Engine:
@@ -267,18 +264,6 @@ class Database:
             connection.execution_options(**{READ_ONLY: True})
             with connection.begin():
                 yield connection
-
-    def single_statements(self) -> Connection:
-        """A connection on which each statement is its own transaction, committed (as durably as
-        an explicit one) when it returns: no BEGIN and COMMIT round trips on PostgreSQL, and on
-        SQLite the write lock held only while the statement runs, not across Python in between.
-        For hot paths whose statements stand alone (a webhook's acknowledgement, a page's lookup)."""
-        connection = self.engine.connect()
-        if is_sqlite(self.engine):
-            # Not SQLAlchemy's AUTOCOMMIT level: resetting it on pysqlite turns the driver's own
-            # implicit transactions back on and costs a PRAGMA per checkin.
-            return connection.execution_options(**{SINGLE_STATEMENTS: True})
-        return connection.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.contextmanager
     def reading_session(self) -> Iterator[Session]:

@@ -58,9 +58,9 @@ def dedupe_key(envelope: Mapping[str, Any]) -> str:
 
 class Inbox:
     def __init__(self, database: Database, vault: Vault) -> None:
-        self._database = database
         self._vault = vault
         self._insert = database.compiled(_insert_for_listener(database.engine.dialect.name))
+        self._listening = database.compiled(_LISTENING)
 
     def store(self, token: str, envelope: dict[str, Any]) -> Receipt:
         """Store the event for the instance listening at ``token``, durably, before returning.
@@ -77,10 +77,8 @@ class Inbox:
         row = {"index": index, "now": now, "dedupe_key": dedupe_key(envelope), "topic": envelope["topic"],
                "kind": envelope["type"], "payload": envelope, "received_at": now}  # fmt: skip
         event_id = self._insert.scalar(row)
-        if event_id is None:
-            with self._database.single_statements() as connection:
-                if connection.scalar(_LISTENING, {"index": index, "now": now}) is None:
-                    raise InstallationNotFound("no installation listens at this address")
+        if event_id is None and self._listening.scalar({"index": index, "now": now}) is None:
+            raise InstallationNotFound("no installation listens at this address")
         return Receipt(event_id)
 
 
