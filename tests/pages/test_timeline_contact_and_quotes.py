@@ -141,20 +141,26 @@ def test_quotes_come_from_sales_when_the_store_has_none(timeline, sandbox_app, s
     assert body["quotes"][0]["decidedAt"] == newer["acceptedAt"]
 
 
-def deliver_quote(sandbox, sandbox_app, sales_account, prospect: dict, quote: dict, kind: str) -> None:
-    """The sandbox's ``quotes`` envelope through the instance's webhook route, then its job."""
+def deliver(sandbox, sandbox_app, sales_account, topic: str, kind: str, prospect: dict, **extra) -> None:
+    """The sandbox's envelope of ``topic`` through the instance's webhook route, then its job."""
     installed, account = sales_account
     zapp = sandbox_app.extensions["zapp"]
-    assert zapp.provisioner.provision(installed.public_id)
     [subscription] = [s for s in sandbox.state.subscriptions.values()
                       if s["active"] and s["groupId"] == installed.group]  # fmt: skip
-    assert "quotes" in subscription["topics"]
-    body = Deliverer.envelope(account, subscription["id"], "quotes", kind, prospect, time.time(), quote=quote)
+    assert topic in subscription["topics"]
+    body = Deliverer.envelope(account, subscription["id"], topic, kind, prospect, time.time(), **extra)
     response = sandbox_app.test_client().post(urlsplit(subscription["callbackUrl"]).path, json=body)
     assert response.status_code in (200, 202), response.get_data(as_text=True)
     with zapp.database.transaction() as session:
         event_id = session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id.desc())).first()
     assert zapp.events.process(event_id) == Outcome.PROCESSED
+
+
+def deliver_quote(sandbox, sandbox_app, sales_account, prospect: dict, quote: dict, kind: str) -> None:
+    """A ``quotes`` envelope, once provisioning has subscribed the topic."""
+    installed, _account = sales_account
+    assert sandbox_app.extensions["zapp"].provisioner.provision(installed.public_id)
+    deliver(sandbox, sandbox_app, sales_account, "quotes", kind, prospect, quote=quote)
 
 
 def test_quotes_come_from_the_store_once_the_quotes_topic_told_of_any(
@@ -194,25 +200,11 @@ def test_stored_quotes_of_a_contact_moved_out_of_the_installations_groups_are_re
     outside = object_id()
     prospect["groupId"] = outside  # Sales moved it somewhere the installation does not cover
     account.groups[outside] = {"id": outside, "ancestors": [installed.group]}  # yet the key still sees it
-    deliver_prospect_update(sandbox, sandbox_app, sales_account, prospect)
+    deliver(sandbox, sandbox_app, sales_account, "prospects", "updated", prospect)
+    with sandbox_app.extensions["zapp"].database.transaction() as session:
+        assert stored_prospect_group(session, installed.id, prospect["id"]) == outside
     response = timeline.get("quotes")
     assert response.status_code == 403 and response.json["error"]["code"] == "foreign_prospect"
-
-
-def deliver_prospect_update(sandbox, sandbox_app, sales_account, prospect: dict) -> None:
-    """The sandbox's ``prospects``/``updated`` envelope through the webhook route, then its job."""
-    installed, account = sales_account
-    zapp = sandbox_app.extensions["zapp"]
-    [subscription] = [s for s in sandbox.state.subscriptions.values()
-                      if s["active"] and s["groupId"] == installed.group]  # fmt: skip
-    body = Deliverer.envelope(account, subscription["id"], "prospects", "updated", prospect, time.time())
-    response = sandbox_app.test_client().post(urlsplit(subscription["callbackUrl"]).path, json=body)
-    assert response.status_code in (200, 202), response.get_data(as_text=True)
-    with zapp.database.transaction() as session:
-        event_id = session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id.desc())).first()
-    assert zapp.events.process(event_id) == Outcome.PROCESSED
-    with zapp.database.transaction() as session:
-        assert stored_prospect_group(session, installed.id, prospect["id"]) == prospect["groupId"]
 
 
 def test_a_contact_without_quotes_lists_none(timeline):

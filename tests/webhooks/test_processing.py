@@ -238,12 +238,18 @@ def test_a_reply_sales_may_have_sent_is_never_tried_again(wired):
     assert len(sent_to(wired.sandbox, prospect["id"])) == 1
 
 
-def test_a_reply_waiting_for_another_attempt_is_dropped_when_automatic_reply_is_turned_off(wired):
+def _reply_waiting_for_retry(wired) -> dict:
+    """A new contact whose automatic reply Sales surely did not send (503): it waits for a retry."""
     wired.set_settings(**REPLY_ON)
     prospect = wired.new_prospect()
     _faults(wired, writesUnavailable=True)
     wired.zapp.events.process(wired.deliver(envelope(prospect)))
     _faults(wired, writesUnavailable=False)
+    return prospect
+
+
+def test_a_reply_waiting_for_another_attempt_is_dropped_when_automatic_reply_is_turned_off(wired):
+    prospect = _reply_waiting_for_retry(wired)
     wired.set_settings(automaticReplyEnabled=False)
     assert wired.zapp.events.retry_reply(wired.instance_id, prospect["id"]) is False
     reply = wired.get(AutoReply, prospect["id"])
@@ -253,11 +259,7 @@ def test_a_reply_waiting_for_another_attempt_is_dropped_when_automatic_reply_is_
 
 
 def test_replies_of_a_disabled_instance_wait_for_it(wired):
-    wired.set_settings(**REPLY_ON)
-    prospect = wired.new_prospect()
-    _faults(wired, writesUnavailable=True)
-    wired.zapp.events.process(wired.deliver(envelope(prospect)))
-    _faults(wired, writesUnavailable=False)
+    prospect = _reply_waiting_for_retry(wired)
     later = utcnow() + timedelta(minutes=2)
     wired.zapp.lifecycle.set_enabled(wired.api_key, False)
     assert wired.zapp.events.replies_due(later) == []
@@ -267,11 +269,7 @@ def test_replies_of_a_disabled_instance_wait_for_it(wired):
 
 
 def test_replies_waiting_for_a_deleted_installation_are_given_up(wired):
-    wired.set_settings(**REPLY_ON)
-    prospect = wired.new_prospect()
-    _faults(wired, writesUnavailable=True)
-    wired.zapp.events.process(wired.deliver(envelope(prospect)))
-    _faults(wired, writesUnavailable=False)
+    prospect = _reply_waiting_for_retry(wired)
     assert wired.get(AutoReply, prospect["id"]).state == "retry"
     wired.zapp.lifecycle.delete(wired.api_key)
     reply = wired.get(AutoReply, prospect["id"])
