@@ -10,12 +10,11 @@ import click
 from alembic import command as alembic_command
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
-from sqlalchemy import select
 
 from .db import alembic_config, downgrade_schema, upgrade_schema
 from .extensions import services
+from .installations.lookup import undeleted_ids
 from .jobs import run_worker
-from .models import Instance, InstanceState
 from .provisioning import ProvisioningFailed
 from .sales.errors import SalesError
 from .store.history import ImportRefused, ImportStep
@@ -155,11 +154,7 @@ def reports_rebuild(public_id: str | None) -> None:
     Each installation is rebuilt in one transaction, so its reports never show half a rebuild.
     """
     zapp = services(current_app)
-    query = select(Instance.id, Instance.public_id).where(Instance.state != InstanceState.DELETED.value)
-    if public_id is not None:
-        query = query.where(Instance.public_id == public_id)
-    with zapp.database.reading() as connection:
-        instances = connection.execute(query.order_by(Instance.id)).all()
+    instances = undeleted_ids(zapp.database, public_id)
     if public_id is not None and not instances:
         raise click.ClickException(f"no installation {public_id} (or it was deleted)")
     steps = len(instances) * (REBUILD_STEPS + 1)

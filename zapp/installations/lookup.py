@@ -170,6 +170,15 @@ def covers_group(database: Database, instance: ResolvedInstance, group_id: str |
     return found is not None
 
 
+def undeleted_ids(database: Database, public_id: str | None = None) -> list[tuple[int, str]]:
+    """(id, public id) of every installation not deleted, oldest first, or of the one named."""
+    query = select(Instance.id, Instance.public_id).where(Instance.state != InstanceState.DELETED.value)
+    if public_id is not None:
+        query = query.where(Instance.public_id == public_id)
+    with database.reading() as connection:
+        return [(row.id, row.public_id) for row in connection.execute(query.order_by(Instance.id))]
+
+
 def integration_group(database: Database, instance: ResolvedInstance) -> str | None:
     """The group of the installation's integration (the root of the groups it covers), as provisioned."""
     with database.reading_session() as session:
