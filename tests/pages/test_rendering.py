@@ -1,0 +1,71 @@
+"""Dialog pages rendered once per template and language, then filled in with the request's values."""
+
+from __future__ import annotations
+
+import pytest
+from flask import g
+from jinja2 import meta, nodes
+
+from zapp.i18n import SUPPORTED_LANGUAGES
+from zapp.pages.rendering import _from_shell, _render
+
+DIALOGS = ("pages/dialogs/timeline.html", "pages/dialogs/messages.html", "pages/dialogs/handoff.html")
+# What the shell may depend on: fixed per template and language, or put in per request (nonce, data).
+ALLOWED = {"_", "page_language", "csp_nonce", "page_data", "static_url"}
+HOSTILE = {
+    "context": "tok.en-value_1",
+    "prospect": "64b7f0e9a1b2c3d4e5f60718",
+    "name": "</script><script>alert(1)</script> & \"quotes\" \u2028 'single'",
+    "nested": {"list": [1, 2.5, None, True], "empty": {}},
+}
+
+
+@pytest.mark.parametrize("template", DIALOGS)
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_a_shell_filled_in_is_the_page_a_full_render_makes(app, template, language):
+    with app.test_request_context("/dialogs/x?lang=" + language):
+        g.csp_nonce = "fixed-nonce-for-both"
+        full = _render(template, language, "fixed-nonce-for-both", page_data=HOSTILE)
+        first = _from_shell(template, language, HOSTILE)
+        again = _from_shell(template, language, {**HOSTILE, "context": "another"})
+    assert first == full
+    assert "</script><script>" not in first and "\\u003c/script\\u003e" in first
+    assert again != first and again.replace('"another"', '"tok.en-value_1"') == first
+
+
+def test_each_request_gets_its_own_nonce_in_every_place(app):
+    template = DIALOGS[0]
+    pages = []
+    for nonce in ("nonce-one", "nonce-two"):
+        with app.test_request_context("/dialogs/x"):
+            g.csp_nonce = nonce
+            pages.append(_from_shell(template, "en", HOSTILE))
+    first, second = pages
+    assert first.count('nonce="nonce-one"') == first.count("nonce=") >= 2
+    assert second.count('nonce="nonce-two"') == second.count("nonce=") >= 2
+
+
+@pytest.mark.parametrize("template", DIALOGS)
+def test_shelled_templates_use_nothing_else_from_the_request(app, template):
+    """A dialog template (with what it extends and imports) naming anything more would be frozen
+    into the shell with the first request's value: add it to the page data instead."""
+    env = app.jinja_env
+    names: set[str] = set()
+    seen: set[str] = set()
+    pending = [template]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+        parsed = env.parse(source)
+        imported = {
+            item if isinstance(item, str) else item[1]
+            for node in parsed.find_all(nodes.FromImport)
+            for item in node.names
+        }
+        names |= meta.find_undeclared_variables(parsed) - imported
+        pending.extend(ref for ref in meta.find_referenced_templates(parsed) if isinstance(ref, str))
+    assert names <= ALLOWED, names - ALLOWED
+    assert {"pages/base.html", "pages/macros.html"} <= seen
