@@ -84,7 +84,7 @@ def _configure_flask(app: Flask, config: Config) -> None:
         SECRET_KEY=config.signing_keys[0],
     )
     app.url_map.merge_slashes = False  # never answer a 308 for "//lifecycle"
-    app.jinja_env.globals["static_url"] = static_url_builder(app)
+    app.jinja_env.globals["static_url"] = static_url_builder()
     if isinstance(app.json, DefaultJSONProvider):
         app.json.sort_keys = False  # answers keep the order their schemas give
 

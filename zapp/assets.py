@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask, request, url_for
+from flask import request, url_for
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -29,8 +29,8 @@ TEMPLATES_DIR = shipped_folder("templates")
 STATIC_DIR = shipped_folder("static")
 
 
-def static_url_builder(app: Flask) -> Callable[[str], str]:
-    """``url_for("static", filename=...)`` for ``app``'s templates, built once per script root:
+def static_url_builder() -> Callable[[str], str]:
+    """``url_for("static", filename=...)`` for one app's templates, built once per script root:
     every page links the same few files, and building a URL through the routing map (and finding
     the static folder) cost more than the tag."""
 

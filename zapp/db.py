@@ -254,7 +254,8 @@ class Database:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A read-only transaction for hot paths (page loads, webhook token lookups).
+        """A read-only transaction (reports, follow-up reads; the single-statement lookups of page
+        opens and webhooks run as ``compiled`` statements instead).
 
         On SQLite it opens with a plain (deferred) ``BEGIN``: under WAL, readers
         then run side by side instead of queueing for the write lock that

@@ -48,6 +48,7 @@ transaction (``rebuild_speed_to_lead``).
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -95,8 +96,10 @@ INTERACTIONS = cast(Table, StoredInteraction.__table__)
 Key = tuple[int, str, int, int, str, str, int]  # instance, kind, grain, bucket, group, key1, key2
 
 
+@functools.lru_cache(maxsize=64)
 def response_edges(target_minutes: int) -> tuple[int, ...]:
-    """The bins' upper bounds of an instance whose speed-to-lead target is ``target_minutes``."""
+    """The bins' upper bounds of an instance whose speed-to-lead target is ``target_minutes``
+    (asked for every stored prospect: built once per target)."""
     return tuple(sorted({*RESPONSE_EDGES, target_minutes}))
 
 
