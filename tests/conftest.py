@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import psycopg
 import pytest
@@ -206,12 +207,14 @@ def _wait_for(
 def gunicorn_server(app_env, tmp_path) -> Iterator:
     """Start gunicorn serving zapp with the test environment (plus ``extra`` variables)."""
     started: list[LiveServer] = []
+    logs: list[IO[str]] = []
 
     def _start(extra: dict[str, str] | None = None, workers: int = 2, port: int | None = None) -> LiveServer:
         port = port or free_port()
         env = {**os.environ, **app_env, "ZAPP_PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra or {})}
         log_path = tmp_path / f"gunicorn-{port}.log"
         log_file = log_path.open("w")
+        logs.append(log_file)
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -242,20 +245,24 @@ def gunicorn_server(app_env, tmp_path) -> Iterator:
             server.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.process.kill()
+    for log_file in logs:
+        log_file.close()
 
 
 @pytest.fixture
 def zapp_worker(app_env, tmp_path) -> Iterator:
     """Start ``zapp worker`` processes with the test environment (plus ``extra``)."""
     started: list[subprocess.Popen] = []
+    logs: list[IO[str]] = []
 
     def _start(extra: dict[str, str] | None = None) -> subprocess.Popen:
         log_path = tmp_path / f"worker-{len(started)}.log"
+        logs.append(log_path.open("w"))
         process = subprocess.Popen(
             [sys.executable, "-m", "zapp.cli", "worker", "--threads", "2"],
             env={**os.environ, **app_env, **(extra or {})},
             cwd=ROOT,
-            stdout=log_path.open("w"),
+            stdout=logs[-1],
             stderr=subprocess.STDOUT,
         )
         process.log_path = log_path  # type: ignore[attr-defined]
@@ -269,6 +276,8 @@ def zapp_worker(app_env, tmp_path) -> Iterator:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+    for log_file in logs:
+        log_file.close()
 
 
 def sent_to(sandbox, prospect_id: str) -> list[dict]:

