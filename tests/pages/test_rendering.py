@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from flask import g
+from flask import g, url_for
 from jinja2 import meta, nodes
 
 from zapp.i18n import SUPPORTED_LANGUAGES
-from zapp.pages.rendering import _from_shell, _render
+from zapp.pages.rendering import _from_shell, _render, page_url
 
 DIALOGS = ("pages/dialogs/timeline.html", "pages/dialogs/messages.html", "pages/dialogs/handoff.html")
 # What the shell may depend on: fixed per template and language, or put in per request (nonce, data).
@@ -69,3 +69,24 @@ def test_shelled_templates_use_nothing_else_from_the_request(app, template):
         pending.extend(ref for ref in meta.find_referenced_templates(parsed) if isinstance(ref, str))
     assert names <= ALLOWED, names - ALLOWED
     assert {"pages/base.html", "pages/macros.html"} <= seen
+
+
+FOLLOW_UPS = (
+    "pages.timeline_data", "pages.timeline_quotes", "pages.timeline_contact", "pages.messages_data",
+    "pages.messages_send_template", "pages.handoff_data", "pages.handoff_transfer",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("script_root", ["", "/mounted/zapp"])
+@pytest.mark.parametrize("endpoint", FOLLOW_UPS)
+def test_a_follow_up_url_is_the_one_url_for_builds(app, endpoint, script_root):
+    queries = (
+        {}, {"prospect": None}, {"prospect": "64b7f0e9a1b2c3d4e5f60718"},
+        {"prospect": "a b&c=d/é?#%+!$'()*,:;@"},
+    )  # fmt: skip
+    for query in queries:
+        with app.test_request_context("/dialogs/x", environ_overrides={"SCRIPT_NAME": script_root}):
+            expected = url_for(endpoint, **query)
+            assert page_url(endpoint, **query) == expected  # built, then from the cache
+            assert page_url(endpoint, **query) == expected
+            assert expected.startswith(f"{script_root}/")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import secrets
 from typing import Any
+from urllib.parse import quote_plus, urlencode
 
-from flask import Response, current_app, g, jsonify, render_template, request
+from flask import Response, current_app, g, jsonify, render_template, request, url_for
 from jinja2.utils import htmlsafe_json_dumps
 
 from ..errors import error_body
@@ -22,6 +23,25 @@ from .headers import csp_nonce
 from .refusals import PageRefusal
 
 log = logging.getLogger(__name__)
+
+
+def page_url(endpoint: str, **query: str | None) -> str:
+    """``url_for(endpoint, **query)`` for a route without path arguments (the dialogs' follow-ups).
+
+    The path is built once per endpoint and mount point and the query appended, quoted as
+    ``url_for`` quotes it: three ``url_for`` calls were a tenth of a dialog open.
+    """
+    paths: dict[tuple[str, str], str] = current_app.extensions.setdefault("zapp_page_paths", {})
+    key = (endpoint, request.script_root)
+    path = paths.get(key)
+    if path is None:
+        path = paths[key] = url_for(endpoint)
+    given = {name: value for name, value in query.items() if value is not None}  # as url_for drops them
+    return f"{path}?{urlencode(given, quote_via=quote_plus, safe=_QUERY_SAFE)}" if given else path
+
+
+# What werkzeug leaves unquoted in a query value it builds.
+_QUERY_SAFE = "!$'()*,/:;?@"
 
 
 def language_from_url(fallback: str | None = None) -> str:

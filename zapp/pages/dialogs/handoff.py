@@ -13,12 +13,13 @@ server at the moment of the transfer.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, current_app, jsonify
 
 from ...i18n import N_, translate
 from ...installations.lookup import ResolvedInstance, integration_group
@@ -30,7 +31,7 @@ from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..refusals import ActAsUserMissing, ActionRefusedBySales, OfflineAgentNotConfirmed, ProspectNotFound
-from ..rendering import render_page
+from ..rendering import page_url, render_page
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import (
     MAX_CHOICE_VALUE,
@@ -74,6 +75,13 @@ MESSAGES = {
 }
 
 
+@functools.cache
+def _messages(language: str) -> dict[str, str]:
+    """The script's strings in ``language``: the same on every open, so translated once per process
+    (shared: never changed after)."""
+    return {key: translate(language, message) for key, message in MESSAGES.items()}
+
+
 @dialog(
     "handoff",
     name=N_("Handoff"),
@@ -87,13 +95,13 @@ def handoff(page: Page) -> Response:
         "language": language,
         "prospect": page.prospect,
         "urls": {
-            "data": url_for("pages.handoff_data", prospect=page.prospect),
-            "transfer": url_for("pages.handoff_transfer"),
-            "archive": url_for("pages.handoff_archive"),
-            "label": url_for("pages.handoff_label"),
-            "note": url_for("pages.handoff_note"),
+            "data": page_url("pages.handoff_data", prospect=page.prospect),
+            "transfer": page_url("pages.handoff_transfer"),
+            "archive": page_url("pages.handoff_archive"),
+            "label": page_url("pages.handoff_label"),
+            "note": page_url("pages.handoff_note"),
         },
-        "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
+        "messages": _messages(language),
     }
     return render_page("pages/dialogs/handoff.html", language, page_data=page_data)
 

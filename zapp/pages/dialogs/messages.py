@@ -8,10 +8,11 @@ idempotency key, so a double click sends once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from ...i18n import N_, translate
@@ -25,7 +26,7 @@ from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..refusals import FileRefused, ProspectNotFound, WindowClosed
-from ..rendering import render_page
+from ..rendering import page_url, render_page
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import (
     ActionResultSchema,
@@ -69,6 +70,13 @@ MESSAGES = {
 }
 
 
+@functools.cache
+def _messages(language: str) -> dict[str, str]:
+    """The script's strings in ``language``: the same on every open, so translated once per process
+    (shared: never changed after)."""
+    return {key: translate(language, message) for key, message in MESSAGES.items()}
+
+
 @dialog(
     "messages",
     name=N_("Messages"),
@@ -83,12 +91,12 @@ def messages(page: Page) -> Response:
         "language": language,
         "prospect": prospect,
         "urls": {
-            "data": url_for("pages.messages_data", prospect=prospect),
-            "template": url_for("pages.messages_send_template"),
-            "text": url_for("pages.messages_send_text"),
-            "file": url_for("pages.messages_send_file"),
+            "data": page_url("pages.messages_data", prospect=prospect),
+            "template": page_url("pages.messages_send_template"),
+            "text": page_url("pages.messages_send_text"),
+            "file": page_url("pages.messages_send_file"),
         },
-        "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
+        "messages": _messages(language),
         "files": _file_limits(),
     }
     return render_page("pages/dialogs/messages.html", language, page_data=page_data)

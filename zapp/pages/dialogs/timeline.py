@@ -14,7 +14,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from ...i18n import N_, translate
@@ -29,7 +29,7 @@ from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..refusals import BadParameters, ProspectNotFound
-from ..rendering import render_page
+from ..rendering import page_url, render_page
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import (
     ContactEditResultSchema,
@@ -77,8 +77,10 @@ MESSAGES = {
 
 
 @functools.lru_cache(maxsize=8)
+@functools.cache
 def _page_strings(language: str) -> dict[str, dict[str, str]]:
-    """The script's strings in ``language``: the same on every open, so translated once per process."""
+    """The script's strings in ``language``: the same on every open, so translated once per process
+    (shared: never changed after)."""
     return {
         "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
         "via": {key: translate(language, label) for key, label in VIA_LABELS.items()},
@@ -99,9 +101,9 @@ def timeline(page: Page) -> Response:
         "language": language,
         "prospect": page.prospect,
         "urls": {
-            "data": url_for("pages.timeline_data", prospect=page.prospect),
-            "quotes": url_for("pages.timeline_quotes", prospect=page.prospect),
-            "contact": url_for("pages.timeline_contact"),
+            "data": page_url("pages.timeline_data", prospect=page.prospect),
+            "quotes": page_url("pages.timeline_quotes", prospect=page.prospect),
+            "contact": page_url("pages.timeline_contact"),
         },
         **_page_strings(language),
     }
