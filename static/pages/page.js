@@ -3,8 +3,12 @@
 (function () {
   "use strict";
 
-  var node = document.getElementById("zapp-page");
-  var page = node ? JSON.parse(node.textContent) : {};
+  /* The page's strings (the same on every open in its language) with the page's own data on top. */
+  function block(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  }
+  var page = Object.assign(block("zapp-page-strings"), block("zapp-page"));
 
   function text(key) {
     return (page.messages && page.messages[key]) || key;

@@ -22,6 +22,9 @@ VECTORS_FILE = Path(__file__).with_name("signature-vectors.json")
 HOSTILE_NAME = '"><img src=x onerror=alert(1)>'
 HOSTILE_LAST = "</script><script>alert(2)</script>"
 _PAGE_DATA = re.compile(r'<script type="application/json" id="zapp-page"[^>]*>(.*?)</script>', re.S)
+_PAGE_STRINGS = re.compile(
+    r'<script type="application/json" id="zapp-page-strings"[^>]*>(.*?)</script>', re.S
+)
 
 
 def object_id() -> str:
@@ -40,11 +43,13 @@ def sign(target: str, key: str = SIGNING_KEY, base: str = PUBLIC_URL) -> str:
 
 
 def page_data(response) -> dict:
-    """The JSON data block a page embeds (context token, URLs, strings); ``response`` may be its HTML."""
+    """What a page's script reads: its strings block with its data block (context token, URLs) on
+    top, as ``page.js`` merges them; ``response`` may be the page's HTML."""
     html = response if isinstance(response, str) else response.get_data(as_text=True)
     match = _PAGE_DATA.search(html)
     assert match, "the page has no data block"
-    return json.loads(match.group(1))
+    strings = _PAGE_STRINGS.search(html)
+    return {**(json.loads(strings.group(1)) if strings else {}), **json.loads(match.group(1))}
 
 
 def with_interactions(account_data) -> dict:

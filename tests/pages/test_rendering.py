@@ -11,7 +11,7 @@ from zapp.pages.rendering import _from_shell, _render, page_url
 
 DIALOGS = ("pages/dialogs/timeline.html", "pages/dialogs/messages.html", "pages/dialogs/handoff.html")
 # What the shell may depend on: fixed per template and language, or put in per request (nonce, data).
-ALLOWED = {"_", "page_language", "csp_nonce", "page_data", "static_url"}
+ALLOWED = {"_", "page_language", "csp_nonce", "page_data", "page_strings", "static_url"}
 HOSTILE = {
     "context": "tok.en-value_1",
     "prospect": "64b7f0e9a1b2c3d4e5f60718",
@@ -20,16 +20,22 @@ HOSTILE = {
 }
 
 
+def _strings(language: str) -> dict[str, dict[str, str]]:
+    return {"messages": {"hello": f"<b>hi</b> & '{language}' </script>"}}
+
+
 @pytest.mark.parametrize("template", DIALOGS)
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 def test_a_shell_filled_in_is_the_page_a_full_render_makes(app, template, language):
     with app.test_request_context("/dialogs/x?lang=" + language):
         g.csp_nonce = "fixed-nonce-for-both"
-        full = _render(template, language, "fixed-nonce-for-both", page_data=HOSTILE)
-        first = _from_shell(template, language, HOSTILE)
-        again = _from_shell(template, language, {**HOSTILE, "context": "another"})
+        full = _render(template, language, "fixed-nonce-for-both", page_data=HOSTILE,
+                       page_strings=_strings(language))  # fmt: skip
+        first = _from_shell(template, language, HOSTILE, _strings)
+        again = _from_shell(template, language, {**HOSTILE, "context": "another"}, _strings)
     assert first == full
     assert "</script><script>" not in first and "\\u003c/script\\u003e" in first
+    assert f"'{language}'" not in first and "\\u003cb\\u003ehi" in first  # the strings are escaped too
     assert again != first and again.replace('"another"', '"tok.en-value_1"') == first
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -54,12 +55,25 @@ def language_from_url(fallback: str | None = None) -> str:
     return negotiate_language(values[0] if len(values) == 1 and values[0] else fallback)
 
 
-def render_page(template: str, language: str, *, status: int = 200, **context: Any) -> Response:
-    """A framed page in ``language``; the pages blueprint adds its framing and CSP headers."""
+def render_page(
+    template: str,
+    language: str,
+    *,
+    status: int = 200,
+    strings: Callable[[str], Mapping[str, Any]] | None = None,
+    **context: Any,
+) -> Response:
+    """A framed page in ``language``; the pages blueprint adds its framing and CSP headers.
+
+    ``strings(language)`` is what the page's script shows in that language (the same on every
+    open): written into its own data block, in the shell, so it is encoded once per language.
+    """
     g.page_language = language
     if set(context) == {"page_data"} and not current_app.jinja_env.auto_reload:
-        html = _from_shell(template, language, context["page_data"])
+        html = _from_shell(template, language, context["page_data"], strings)
     else:
+        if strings is not None:
+            context["page_strings"] = strings(language)
         html = _render(template, language, csp_nonce(), **context)
     return Response(html, status=status, mimetype="text/html")
 
@@ -75,18 +89,22 @@ def _render(template: str, language: str, nonce: str, **context: Any) -> str:
 
 
 # A page whose only per-request values are its nonce and its page data (every dialog) is rendered
-# once per template and language with markers in their place, then filled in: the render was a
-# third of a dialog open's time. ``tests/pages/test_rendering.py`` holds both to the same output,
-# and the templates rendered this way to using nothing else from the request.
+# once per template and language (with its strings) and markers in their place, then filled in:
+# the render was a third of a dialog open's time. ``tests/pages/test_rendering.py`` holds both to
+# the same output, and the templates rendered this way to using nothing else from the request.
 _NONCE_MARK = secrets.token_hex(12)
 _DATA_MARK = secrets.token_hex(12)
 
 
-def _from_shell(template: str, language: str, page_data: Any) -> str:
-    shells: dict[tuple[str, str], str] = current_app.extensions.setdefault("zapp_page_shells", {})
-    shell = shells.get((template, language))
+def _from_shell(
+    template: str, language: str, page_data: Any, strings: Callable[[str], Mapping[str, Any]] | None = None
+) -> str:
+    shells: dict[tuple[str, str, Any], str] = current_app.extensions.setdefault("zapp_page_shells", {})
+    shell = shells.get((template, language, strings))
     if shell is None:
-        shell = shells[(template, language)] = _render(template, language, _NONCE_MARK, page_data=_DATA_MARK)
+        fixed = {} if strings is None else {"page_strings": strings(language)}
+        shell = _render(template, language, _NONCE_MARK, page_data=_DATA_MARK, **fixed)
+        shells[(template, language, strings)] = shell
     policies = current_app.jinja_env.policies  # what ``|tojson`` dumps with
     data = htmlsafe_json_dumps(
         page_data, dumps=policies["json.dumps_function"], **policies["json.dumps_kwargs"]

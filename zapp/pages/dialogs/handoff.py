@@ -76,10 +76,10 @@ MESSAGES = {
 
 
 @functools.cache
-def _messages(language: str) -> dict[str, str]:
+def _strings(language: str) -> dict[str, dict[str, str]]:
     """The script's strings in ``language``: the same on every open, so translated once per process
     (shared: never changed after)."""
-    return {key: translate(language, message) for key, message in MESSAGES.items()}
+    return {"messages": {key: translate(language, message) for key, message in MESSAGES.items()}}
 
 
 @dialog(
@@ -101,9 +101,8 @@ def handoff(page: Page) -> Response:
             "label": page_url("pages.handoff_label"),
             "note": page_url("pages.handoff_note"),
         },
-        "messages": _messages(language),
     }
-    return render_page("pages/dialogs/handoff.html", language, page_data=page_data)
+    return render_page("pages/dialogs/handoff.html", language, page_data=page_data, strings=_strings)
 
 
 PURPOSE = handoff.extension_point.purpose

@@ -71,10 +71,10 @@ MESSAGES = {
 
 
 @functools.cache
-def _messages(language: str) -> dict[str, str]:
+def _strings(language: str) -> dict[str, dict[str, str]]:
     """The script's strings in ``language``: the same on every open, so translated once per process
     (shared: never changed after)."""
-    return {key: translate(language, message) for key, message in MESSAGES.items()}
+    return {"messages": {key: translate(language, message) for key, message in MESSAGES.items()}}
 
 
 @dialog(
@@ -96,10 +96,9 @@ def messages(page: Page) -> Response:
             "text": page_url("pages.messages_send_text"),
             "file": page_url("pages.messages_send_file"),
         },
-        "messages": _messages(language),
         "files": _file_limits(),
     }
-    return render_page("pages/dialogs/messages.html", language, page_data=page_data)
+    return render_page("pages/dialogs/messages.html", language, page_data=page_data, strings=_strings)
 
 
 PURPOSE = messages.extension_point.purpose

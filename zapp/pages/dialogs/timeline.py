@@ -105,9 +105,8 @@ def timeline(page: Page) -> Response:
             "quotes": page_url("pages.timeline_quotes", prospect=page.prospect),
             "contact": page_url("pages.timeline_contact"),
         },
-        **_page_strings(language),
     }
-    return render_page("pages/dialogs/timeline.html", language, page_data=page_data)
+    return render_page("pages/dialogs/timeline.html", language, page_data=page_data, strings=_page_strings)
 
 
 PURPOSE = timeline.extension_point.purpose
