@@ -12,7 +12,7 @@ from sqlalchemy import Float, bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests import conftest
-from zapp.db import DIRECT_CONNECTIONS_KEPT
+from zapp.db import DIRECT_CONNECTIONS_KEPT, PING_IDLE_SECONDS
 from zapp.models import Instance, WebhookEvent, utcnow
 
 
@@ -122,12 +122,28 @@ def test_compiled_statements_reuse_an_idle_connection_and_dispose_closes_them(ap
     assert count.scalar({}) == 0  # a new one is opened
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(app):
+def _warmed(app):
+    """The app's database, a compiled count that has run once, and the server process behind the
+    connection it ran on."""
     database = app.extensions["zapp"].database
     count = database.compiled(_COUNT)
     assert count.scalar({}) == 0
-    parents = _backend(database)
+    return database, count, _backend(database)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_idle_past_the_ping_interval_is_pinged_and_kept_when_it_answers(app):
+    database, count, backend = _warmed(app)
+    idle = database.direct.acquire()
+    idle.used -= PING_IDLE_SECONDS + 1  # as if it had waited that long
+    database.direct._idle.append(idle)
+    assert count.scalar({}) == 0
+    assert _backend(database) == backend
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(app):
+    database, count, parents = _warmed(app)
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
         try:
@@ -144,10 +160,7 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(ap
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_connection_the_server_dropped_is_replaced_before_the_next_statement(app):
-    database = app.extensions["zapp"].database
-    count = database.compiled(_COUNT)
-    assert count.scalar({}) == 0
-    backend = _backend(database)
+    database, count, backend = _warmed(app)
     with psycopg.connect(conftest.POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s, 5000)", (backend,))
     assert count.scalar({}) == 0  # no error: the goodbye on the socket was seen first
@@ -156,11 +169,8 @@ def test_a_connection_the_server_dropped_is_replaced_before_the_next_statement(a
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_statement_on_a_connection_lost_mid_way_fails_as_sqlalchemy_says_and_the_next_reconnects(app):
-    database = app.extensions["zapp"].database
+    database, count, backend = _warmed(app)
     sleep = database.compiled(select(func.pg_sleep(bindparam("seconds", type_=Float()))))
-    count = database.compiled(_COUNT)
-    assert count.scalar({}) == 0
-    backend = _backend(database)
 
     def terminate_soon() -> None:
         time.sleep(0.3)
