@@ -110,6 +110,10 @@ def test_body_over_one_mebibyte_is_413(wired, prospect):
         (b"[" * 5000 + b"]" * 5000, "json_too_deep"),
         (b'{"a": ' * 40 + b"1" + b"}" * 40, "json_too_deep"),
         (b'{"topic": "prospects", "type": "created", "prospect": [], "attempts": "1"}', "not_an_envelope"),
+        (b'{"topic": "prospects", "type": "created", "prospect": [{"name": "no id"}]}', "not_an_envelope"),
+        (b'{"topic": "prospects", "type": "created", "prospect": [{"id": ""}]}', "not_an_envelope"),
+        (b'{"topic": "prospects", "type": "created", "prospect": [{"id": 7}]}', "not_an_envelope"),
+        (b'{"topic": "prospects", "type": "created", "prospect": ["p1"]}', "not_an_envelope"),
     ],
 )
 def test_malformed_or_not_an_envelope_is_400_with_a_reason(wired, data, code):
@@ -117,6 +121,15 @@ def test_malformed_or_not_an_envelope_is_400_with_a_reason(wired, data, code):
     assert response.status_code == 400 and _error_code(response) == code
     assert response.json["error"]["message"]
     assert wired.events() == []
+
+
+def test_a_bad_prospect_is_named_by_its_place_in_the_list(wired):
+    body = {"topic": "prospects", "type": "updated", "prospect": [{"id": "p1"}, {"id": "x" * 65}, 3]}
+    response = wired.app.test_client().post(wired.path, json=body)
+    assert response.status_code == 400
+    fields = response.json["error"]["fields"]["prospect"]
+    assert set(fields) == {"1", "2"}  # the first is fine
+    assert "id" in fields["1"] and fields["2"] == ["Not a valid object."]
 
 
 @pytest.mark.parametrize(("topic", "kind"), [("deals", "created"), ("prospects", "merged"), ("quotes", "x")])
