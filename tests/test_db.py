@@ -134,11 +134,22 @@ def _warmed(app):
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_connection_idle_past_the_ping_interval_is_pinged_and_kept_when_it_answers(app):
     database, count, backend = _warmed(app)
-    idle = database.direct.acquire()
-    idle.used -= PING_IDLE_SECONDS + 1  # as if it had waited that long
-    database.direct._idle.append(idle)
+
+    def last_statement() -> str:
+        with psycopg.connect(conftest.POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            row = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone()
+        return row[0].strip().upper()
+
+    counted = last_statement()
+    assert counted.startswith("SELECT COUNT")
+    database.direct.release(database.direct.acquire())  # used within the interval: no ping
+    assert last_statement() == counted
+    database.direct._idle[-1].used -= PING_IDLE_SECONDS + 1  # as if it had waited that long
+    connection = database.direct.acquire()
+    assert last_statement() != counted  # the driver's ping ran on it; it answered, so it was kept
+    database.direct.release(connection)
+    assert connection.dbapi.info.backend_pid == backend
     assert count.scalar({}) == 0
-    assert _backend(database) == backend
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
