@@ -7,7 +7,7 @@ from flask import g, url_for
 from jinja2 import meta, nodes
 
 from zapp.i18n import SUPPORTED_LANGUAGES
-from zapp.pages.rendering import _from_shell, _render, page_url
+from zapp.pages.rendering import _from_shell, _render, page_url, script_strings
 
 DIALOGS = ("pages/dialogs/timeline.html", "pages/dialogs/messages.html", "pages/dialogs/handoff.html")
 # What the shell may depend on: fixed per template and language, or put in per request (nonce, data).
@@ -96,3 +96,12 @@ def test_a_follow_up_url_is_the_one_url_for_builds(app, endpoint, script_root):
             assert page_url(endpoint, **query) == expected  # built, then from the cache
             assert page_url(endpoint, **query) == expected
             assert expected.startswith(f"{script_root}/")
+
+
+def test_script_strings_are_translated_per_language_once_and_shared():
+    blank = "A name cannot be left blank."
+    strings = script_strings(messages={"blankName": blank}, empty={})
+    portuguese = strings("pt")
+    assert portuguese == {"messages": {"blankName": "Um nome não pode ficar em branco."}, "empty": {}}
+    assert strings("pt") is portuguese  # once per language
+    assert strings("en") == {"messages": {"blankName": blank}, "empty": {}}

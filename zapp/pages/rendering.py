@@ -9,6 +9,7 @@ ever marked safe.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -43,6 +44,21 @@ def page_url(endpoint: str, **query: str | None) -> str:
 
 # What werkzeug leaves unquoted in a query value it builds.
 _QUERY_SAFE = "!$'()*,/:;?@"
+
+
+def script_strings(**groups: Mapping[str, str]) -> Callable[[str], dict[str, dict[str, str]]]:
+    """The ``strings`` of ``render_page`` for groups of message ids (``messages=MESSAGES``...): each
+    group translated into the language asked, once per language and process (shared: never changed
+    after)."""
+
+    @functools.cache
+    def strings(language: str) -> dict[str, dict[str, str]]:
+        return {
+            name: {key: translate(language, message) for key, message in group.items()}
+            for name, group in groups.items()
+        }
+
+    return strings
 
 
 def language_from_url(fallback: str | None = None) -> str:

@@ -13,7 +13,6 @@ server at the moment of the transfer.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..refusals import ActAsUserMissing, ActionRefusedBySales, OfflineAgentNotConfirmed, ProspectNotFound
-from ..rendering import page_url, render_page
+from ..rendering import page_url, render_page, script_strings
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import (
     MAX_CHOICE_VALUE,
@@ -75,11 +74,7 @@ MESSAGES = {
 }
 
 
-@functools.cache
-def _strings(language: str) -> dict[str, dict[str, str]]:
-    """The script's strings in ``language``: the same on every open, so translated once per process
-    (shared: never changed after)."""
-    return {"messages": {key: translate(language, message) for key, message in MESSAGES.items()}}
+_strings = script_strings(messages=MESSAGES)
 
 
 @dialog(

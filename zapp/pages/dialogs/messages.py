@@ -8,14 +8,13 @@ idempotency key, so a double click sends once.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from sqlalchemy import select
 
-from ...i18n import N_, translate
+from ...i18n import N_
 from ...installations.lookup import ResolvedInstance
 from ...models import StoredProspect
 from ...openapi import documented
@@ -26,7 +25,7 @@ from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..refusals import FileRefused, ProspectNotFound, WindowClosed
-from ..rendering import page_url, render_page
+from ..rendering import page_url, render_page, script_strings
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import (
     ActionResultSchema,
@@ -70,11 +69,7 @@ MESSAGES = {
 }
 
 
-@functools.cache
-def _strings(language: str) -> dict[str, dict[str, str]]:
-    """The script's strings in ``language``: the same on every open, so translated once per process
-    (shared: never changed after)."""
-    return {"messages": {key: translate(language, message) for key, message in MESSAGES.items()}}
+_strings = script_strings(messages=MESSAGES)
 
 
 @dialog(

@@ -10,14 +10,13 @@ body takes one phone and one email to add), as an idempotent page action.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
-from ...i18n import N_, translate
+from ...i18n import N_
 from ...installations.lookup import ResolvedInstance, covers_group
 from ...openapi import documented
 from ...sales import SalesClient
@@ -29,7 +28,7 @@ from ..blueprint import bp
 from ..context import FollowUp, require_context
 from ..extension_points import Page, dialog
 from ..refusals import BadParameters, ProspectNotFound
-from ..rendering import page_url, render_page
+from ..rendering import page_url, render_page, script_strings
 from ..sales_calls import checked_prospect, sales_client_for
 from ..schemas import (
     ContactEditResultSchema,
@@ -76,16 +75,7 @@ MESSAGES = {
 }
 
 
-@functools.lru_cache(maxsize=8)
-@functools.cache
-def _page_strings(language: str) -> dict[str, dict[str, str]]:
-    """The script's strings in ``language``: the same on every open, so translated once per process
-    (shared: never changed after)."""
-    return {
-        "messages": {key: translate(language, message) for key, message in MESSAGES.items()},
-        "via": {key: translate(language, label) for key, label in VIA_LABELS.items()},
-        "quoteStatus": {key: translate(language, label) for key, label in QUOTE_STATUS_LABELS.items()},
-    }
+_strings = script_strings(messages=MESSAGES, via=VIA_LABELS, quoteStatus=QUOTE_STATUS_LABELS)
 
 
 @dialog(
@@ -106,7 +96,7 @@ def timeline(page: Page) -> Response:
             "contact": page_url("pages.timeline_contact"),
         },
     }
-    return render_page("pages/dialogs/timeline.html", language, page_data=page_data, strings=_page_strings)
+    return render_page("pages/dialogs/timeline.html", language, page_data=page_data, strings=_strings)
 
 
 PURPOSE = timeline.extension_point.purpose
